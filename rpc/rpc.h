@@ -40,7 +40,7 @@ typedef struct rpc_client rpc_client;
 typedef struct rpc_call rpc_call;
 
 typedef struct rpc_client_opts {
-	/* gRPC's own reconnect backoff (initial = min = max), in ms. gRPC's
+	/* gRPC's own reconnect backoff (initial = max), in ms. gRPC's
 	 * default of 1 s with jitter would distort the supervisor's exact H1
 	 * schedule, so we keep it short. 0 = default (100 ms). */
 	int reconnect_backoff_ms;

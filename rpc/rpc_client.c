@@ -73,11 +73,14 @@ int rpc_client_new(const char *socket_path, const rpc_client_opts *opts, rpc_cli
 		return -ENOMEM;
 	c->wait_for_ready = opts->wait_for_ready;
 
+	/* Only INITIAL and MAX: in grpc 1.51 "min_reconnect_backoff" is really
+	 * the connect-attempt timeout (handshake included), and a small value
+	 * fails connections to a busy peer ("timed out before receiving SETTINGS
+	 * frame"). It stays at grpc's 20 s; call deadlines bound it anyway. */
 	int backoff = opts->reconnect_backoff_ms > 0 ? opts->reconnect_backoff_ms : 100;
 	grpc_arg args[] = {
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_RETRIES, .value.integer = 0 },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, .value.integer = backoff },
-		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, .value.integer = backoff },
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, .value.integer = backoff },
 		/* channels must not share a connection through the global
 		 * subchannel pool: a fresh client must really connect anew */

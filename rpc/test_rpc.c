@@ -97,12 +97,21 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* assert a gRPC status, printing the details when it is not the one expected */
+#define assert_status(r, want)                                                              \
+	do {                                                                                \
+		if ((r).status != (want))                                                   \
+			print_error("status %s (%s), expected %s\n", rpc_status_name((r).status), \
+				    (r).details ? (r).details : "", rpc_status_name(want));         \
+		assert_int_equal((r).status, (want));                                       \
+	} while (0)
+
 static void test_echo_roundtrip(void **state)
 {
 	fx *f = *state;
 	rpc_result r = RPC_RESULT_INIT;
 	assert_int_equal(rpc_client_call(f->cli, "/t.S/Echo", "hello", 5, T(2000), &r), 0);
-	assert_int_equal(r.status, RPC_OK);
+	assert_status(r, RPC_OK);
 	assert_int_equal(r.len, 5);
 	assert_memory_equal(r.data, "hello", 5);
 	rpc_result_destroy(&r);
