@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  meson ninja-build pkg-config gcc
+  meson ninja-build pkg-config gcc clang
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
   libjansson-dev libfyaml-dev libcyaml-dev
   libfiu-dev fiu-utils libcmocka-dev valgrind

@@ -1,12 +1,36 @@
 #!/usr/bin/env bash
 # The test suite: unit, integration, cross-stack and scenario tests, then the
-# same native tests again under valgrind memcheck (leaks and fds).
+# native unit tests again under valgrind memcheck, and a warnings-as-errors
+# compile with clang. Ends with one line "N passed, N failed, N skipped".
 # Usage: scripts/test.sh [extra meson test arguments, e.g. --suite H]
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh
-meson test -C build --print-errorlogs --num-processes 2 "$@"
+scripts/build.sh || exit 1
+
+status=0
+rm -f build/meson-logs/testlog-main.json build/meson-logs/testlog-valgrind.json
+meson test -C build --print-errorlogs --num-processes 2 "$@" || status=1
+cp build/meson-logs/testlog.json build/meson-logs/testlog-main.json 2>/dev/null
 if [ $# -eq 0 ]; then
-  echo "== valgrind lane (meson test --setup=valgrind) =="
-  meson test -C build --setup=valgrind --print-errorlogs --num-processes 2 --suite unit
+  echo "== valgrind lane: meson test --setup=valgrind --suite unit =="
+  meson test -C build --setup=valgrind --print-errorlogs --num-processes 2 --suite unit || status=1
+  if command -v clang >/dev/null; then
+    echo "== clang build (warnings are errors) =="
+    { [ -f build-clang/build.ninja ] || CC=clang meson setup build-clang >/dev/null; } &&
+      meson compile -C build-clang >/dev/null || { echo "clang build failed" >&2; status=1; }
+  fi
 fi
+# One closing line that any CI can read, counted over both lanes.
+/usr/bin/python3 - build/meson-logs/testlog-main.json build/meson-logs/testlog-valgrind.json <<'PY'
+import json, os, sys
+counts = {"passed": 0, "failed": 0, "skipped": 0}
+for path in sys.argv[1:]:
+    if not os.path.exists(path):
+        continue
+    for line in open(path):
+        r = json.loads(line)["result"]
+        key = {"OK": "passed", "EXPECTEDFAIL": "passed", "SKIP": "skipped"}.get(r, "failed")
+        counts[key] += 1
+print("%d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
+PY
+exit $status
