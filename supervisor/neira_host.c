@@ -1,0 +1,528 @@
+/* neira-host: the host CLI around the supervisor library — what a person (and
+ * CI) uses to start the agent, ask its mode, make calls and read metrics, and
+ * the `drive` machine interface the conformance harness runs it through.
+ *
+ * DRIVE PROTOCOL (`neira-host [options] drive`)
+ *   stdin: one JSON object per line (commands). stdout: one JSON object per
+ *   line, either an event exactly as the library emits it
+ *   ({"t_ms": <ms since the supervisor was created, 3 decimals>, "event": …})
+ *   written as it happens, or a reply {"reply": <cmd>, "id": <echoed if
+ *   given>, …}. Events that a command causes are written before its reply.
+ *   Commands:
+ *   {"cmd":"init"}
+ *      → {"reply":"init","mode":"ready"|"mock","reason":null|kind,
+ *         "error":null|{O1 record},"init_ms","agent_version","pid":n|null}
+ *   {"cmd":"call","method":"health"|"process_prompt"|"call_custom_function",
+ *    "prompt":…,"name":…,"args_json":…,"deadline_ms":optional}
+ *      → {"reply":"call","ok","mock","status","error", reply fields
+ *         ("text" | "result_json" | "healthy","version","message"),"duration_ms"}
+ *   {"cmd":"wait","ms":N}   runs the event loop N ms → {"reply":"wait"}
+ *   {"cmd":"wait_event","event":NAME,"timeout_ms":N}
+ *      → {"reply":"wait_event","seen":bool}; seen = an event NAME was emitted
+ *        that no earlier successful wait_event for NAME consumed (so an event
+ *        that happened before the command counts once).
+ *   {"cmd":"snapshot"} → {"reply":"snapshot","mode","reason","state","breaker",
+ *        "child_pid","fds":<entries of /proc/self/fd>,"metrics":{…},"error"}
+ *   {"cmd":"stop"} → L7 stop → {"reply":"stop","exit_code","signal","elapsed_ms"}
+ *        and the process exits 0.
+ *   EOF on stdin = stop and exit 0. A malformed line →
+ *   {"reply":"error","error":"…"} and the loop goes on.
+ *   Between commands the supervisor's loop keeps running (child output and
+ *   exit are processed and reported while waiting for stdin).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "neira_config.h"
+#include "sup.h"
+#include "sup_linebuf.h"
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
+
+typedef struct host {
+	sup *s;
+	FILE *events;
+	bool json;
+	bool drive;
+	/* wait_event bookkeeping: unconsumed counts per event name */
+	struct {
+		char name[32];
+		unsigned n;
+	} seen[32];
+	unsigned n_seen;
+	bool stop_requested;
+} host;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: neira-host [--agent PATH] [--set KEY=VALUE]... [--events FILE] [--json] COMMAND [ARGS]\n"
+		"\n"
+		"Start the agent under the supervisor (SPEC L, H, K, M, C, S, O), run COMMAND, stop it.\n"
+		"\n"
+		"Commands:\n"
+		"  status                 initialise, print ready/mock and why, stop\n"
+		"  prompt TEXT            initialise, ProcessPrompt(TEXT), print the reply\n"
+		"  call NAME ARGS_JSON    initialise, CallCustomFunction(NAME, ARGS_JSON)\n"
+		"  metrics [--calls N]    initialise, make N prompt calls, print metrics (Prometheus text;\n"
+		"                         JSON with --json)\n"
+		"  drive                  machine interface: JSON commands on stdin, events and replies\n"
+		"                         as JSON lines on stdout (see the README, section neira-host)\n"
+		"\n"
+		"Options:\n"
+		"  --agent PATH           the agent executable (same as --set agent_path=PATH)\n"
+		"  --set KEY=VALUE        a configuration field: agent_path agents_dir socket_path\n"
+		"                         socket_private_dir check_peer ready_timeout_ms health_attempts\n"
+		"                         health_base_delay_ms health_deadline_ms call_deadline_ms\n"
+		"                         breaker_threshold breaker_open_ms shutdown_grace_ms restart\n"
+		"                         restart_base_delay_ms restart_max\n"
+		"  --events FILE          write the lifecycle event stream as JSON lines to FILE\n"
+		"  --json                 machine-readable output\n"
+		"  --help, --version\n"
+		"\n"
+		"Exit codes: status 0 ready, 3 mock; prompt/call 0 on a reply (mock included), 1 when the\n"
+		"call failed; 2 usage or configuration error.\n"
+		"\n"
+		"Examples:\n"
+		"  neira-host --agent build/agent/neira-agent status\n"
+		"  neira-host --agent build/agent/neira-agent --json prompt 'hello world'\n"
+		"  neira-host --agent build/agent/neira-agent call sum '{\"a\":1,\"b\":2}'\n"
+		"  neira-host --agent /nonexistent --json status          # mock, reason missing_executable, exit 3\n"
+		"  neira-host --agent build/agent/neira-agent --set ready_timeout_ms=2000 --events ev.jsonl status\n"
+		"  echo '{\"cmd\":\"init\"}' | neira-host --agent build/agent/neira-agent drive\n");
+}
+
+static void out_json(json_t *j)
+{
+	char *t = json_dumps(j, DUMP_FLAGS);
+	if (t) {
+		fputs(t, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+		free(t);
+	}
+}
+
+static void on_event(void *ud, const json_t *ev)
+{
+	host *h = ud;
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	if (name) {
+		unsigned i;
+		for (i = 0; i < h->n_seen; i++)
+			if (strcmp(h->seen[i].name, name) == 0)
+				break;
+		if (i == h->n_seen && h->n_seen < 32) {
+			snprintf(h->seen[i].name, sizeof(h->seen[i].name), "%s", name);
+			h->seen[i].n = 0;
+			h->n_seen++;
+		}
+		if (i < 32)
+			h->seen[i].n++;
+	}
+	if (h->drive)
+		out_json((json_t *)ev);
+	if (h->events) {
+		char *t = json_dumps(ev, DUMP_FLAGS);
+		if (t) {
+			fprintf(h->events, "%s\n", t);
+			fflush(h->events);
+			free(t);
+		}
+	}
+}
+
+static bool consume_seen(host *h, const char *name)
+{
+	for (unsigned i = 0; i < h->n_seen; i++)
+		if (strcmp(h->seen[i].name, name) == 0 && h->seen[i].n > 0) {
+			h->seen[i].n--;
+			return true;
+		}
+	return false;
+}
+
+static json_t *mode_json(sup *s)
+{
+	return json_string(sup_is_ready(s) ? "ready" : "mock");
+}
+
+static json_t *reason_json(sup *s)
+{
+	return sup_is_ready(s) || !sup_reason(s) ? json_null() : json_string(sup_reason(s));
+}
+
+static json_t *error_json(sup *s)
+{
+	const sup_error *e = sup_last_error(s);
+	return e && !sup_is_ready(s) ? sup_error_to_json(e) : json_null();
+}
+
+static json_t *status_json(sup *s)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "mode", mode_json(s));
+	json_object_set_new(j, "reason", reason_json(s));
+	json_object_set_new(j, "error", error_json(s));
+	json_object_set_new(j, "init_ms", json_real(sup_init_ms(s)));
+	json_object_set_new(j, "agent_version",
+			    sup_agent_version(s)[0] ? json_string(sup_agent_version(s)) : json_null());
+	return j;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the DIR's own fd */
+}
+
+static int do_call(sup *s, const char *method, const char *prompt, const char *name, const char *args,
+		   int64_t deadline_ms, sup_reply *r)
+{
+	if (strcmp(method, "health") == 0)
+		return sup_call_health(s, deadline_ms, r);
+	if (strcmp(method, "process_prompt") == 0)
+		return sup_call_process_prompt(s, prompt, deadline_ms, r);
+	if (strcmp(method, "call_custom_function") == 0)
+		return sup_call_custom_function(s, name, args, deadline_ms, r);
+	return -ENOSYS;
+}
+
+static json_t *reply_json(const char *kind, sup_reply *r)
+{
+	json_t *j = json_pack("{s:s, s:b, s:b, s:s}", "reply", kind, "ok", r->ok, "mock", r->mock, "status",
+			      r->status_name);
+	json_object_set_new(j, "error", r->ok ? json_null() : sup_error_to_json(&r->err));
+	if (r->text)
+		json_object_set_new(j, "text", json_string(r->text));
+	if (r->result_json)
+		json_object_set_new(j, "result_json", json_string(r->result_json));
+	if (r->version) {
+		json_object_set_new(j, "healthy", json_boolean(r->healthy));
+		json_object_set_new(j, "version", json_string(r->version));
+		json_object_set_new(j, "message", json_string(r->message ? r->message : ""));
+	}
+	json_object_set_new(j, "duration_ms", json_real(r->duration_ms));
+	return j;
+}
+
+/* ---- drive ---------------------------------------------------------------- */
+
+static void drive_reply(json_t *cmd, json_t *rep)
+{
+	json_t *id = cmd ? json_object_get(cmd, "id") : NULL;
+	if (id)
+		json_object_set(rep, "id", id);
+	out_json(rep);
+	json_decref(rep);
+}
+
+static void drive_stop(host *h, json_t *cmd)
+{
+	int code, sig;
+	double ms;
+	sup_stop(h->s, &code, &sig, &ms);
+	drive_reply(cmd, json_pack("{s:s, s:o, s:o, s:f}", "reply", "stop", "exit_code",
+				   code >= 0 ? json_integer(code) : json_null(), "signal",
+				   sig ? json_integer(sig) : json_null(), "elapsed_ms", ms));
+	h->stop_requested = true;
+}
+
+static void drive_line(void *ud, const char *line, size_t len, bool truncated)
+{
+	host *h = ud;
+	if (h->stop_requested)
+		return;
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return;
+	json_error_t je;
+	json_t *cmd = truncated ? NULL : json_loadb(line, len, 0, &je);
+	const char *c = cmd ? json_string_value(json_object_get(cmd, "cmd")) : NULL;
+	if (!c) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "malformed command line: %s",
+			 truncated ? "line too long" : cmd ? "no \"cmd\" string" : je.text);
+		drive_reply(cmd, json_pack("{s:s, s:s}", "reply", "error", "error", msg));
+		json_decref(cmd);
+		return;
+	}
+	sup *s = h->s;
+	if (strcmp(c, "init") == 0) {
+		if (sup_get_state(s) == SUP_STATE_IDLE)
+			sup_init(s);
+		json_t *r = status_json(s);
+		json_object_set_new(r, "reply", json_string("init"));
+		json_object_set_new(r, "pid", sup_child_pid(s) ? json_integer(sup_child_pid(s)) : json_null());
+		drive_reply(cmd, r);
+	} else if (strcmp(c, "call") == 0) {
+		const char *m = json_string_value(json_object_get(cmd, "method"));
+		json_t *dl = json_object_get(cmd, "deadline_ms");
+		sup_reply r = SUP_REPLY_INIT;
+		int rc = m ? do_call(s, m, json_string_value(json_object_get(cmd, "prompt")),
+				     json_string_value(json_object_get(cmd, "name")),
+				     json_string_value(json_object_get(cmd, "args_json")),
+				     json_is_integer(dl) ? json_integer_value(dl) : 0, &r)
+			   : -ENOSYS;
+		if (rc == -ENOSYS)
+			drive_reply(cmd, json_pack("{s:s, s:s}", "reply", "error", "error",
+						   "call: \"method\" must be health, process_prompt or call_custom_function"));
+		else
+			drive_reply(cmd, reply_json("call", &r));
+		sup_reply_destroy(&r);
+	} else if (strcmp(c, "wait") == 0) {
+		json_int_t ms = json_integer_value(json_object_get(cmd, "ms"));
+		sup_run(s, ms, -1);
+		drive_reply(cmd, json_pack("{s:s}", "reply", "wait"));
+	} else if (strcmp(c, "wait_event") == 0) {
+		const char *ev = json_string_value(json_object_get(cmd, "event"));
+		json_t *to = json_object_get(cmd, "timeout_ms");
+		int64_t timeout = json_is_integer(to) ? json_integer_value(to) : 5000;
+		bool seen = false;
+		if (ev) {
+			double end = sup_elapsed_ms(s) + (double)timeout;
+			while (!(seen = consume_seen(h, ev))) {
+				double left = end - sup_elapsed_ms(s);
+				if (left <= 0)
+					break;
+				sup_run(s, (int64_t)left + 1 > 50 ? 50 : (int64_t)left + 1, -1);
+			}
+		}
+		drive_reply(cmd, json_pack("{s:s, s:b}", "reply", "wait_event", "seen", seen));
+	} else if (strcmp(c, "snapshot") == 0) {
+		json_t *r = json_object();
+		json_object_set_new(r, "reply", json_string("snapshot"));
+		json_object_set_new(r, "mode", mode_json(s));
+		json_object_set_new(r, "reason", reason_json(s));
+		json_object_set_new(r, "state", json_string(sup_state_name(sup_get_state(s))));
+		json_object_set_new(r, "breaker", json_string(sup_breaker_state_name(sup_get_breaker(s))));
+		json_object_set_new(r, "child_pid", sup_child_pid(s) ? json_integer(sup_child_pid(s)) : json_null());
+		json_object_set_new(r, "fds", json_integer(count_fds()));
+		json_object_set_new(r, "metrics", sup_metrics_json(sup_get_metrics(s)));
+		json_object_set_new(r, "error", sup_last_error(s) ? sup_error_to_json(sup_last_error(s)) : json_null());
+		drive_reply(cmd, r);
+	} else if (strcmp(c, "stop") == 0) {
+		drive_stop(h, cmd);
+	} else {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "unknown cmd \"%.60s\"", c);
+		drive_reply(cmd, json_pack("{s:s, s:s}", "reply", "error", "error", msg));
+	}
+	json_decref(cmd);
+}
+
+static int run_drive(host *h)
+{
+	sup_linebuf lb;
+	sup_linebuf_init(&lb, 1 << 20);
+	char buf[8192];
+	while (!h->stop_requested) {
+		/* keep the supervisor's loop running while stdin is idle */
+		int rc = sup_run(h->s, -1, 0);
+		if (rc < 0)
+			break;
+		ssize_t n = read(0, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			sup_linebuf_flush(&lb, drive_line, h);
+			if (!h->stop_requested)
+				drive_stop(h, NULL); /* EOF = stop */
+			break;
+		}
+		sup_linebuf_feed(&lb, buf, (size_t)n, drive_line, h);
+	}
+	sup_linebuf_destroy(&lb);
+	return 0;
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	host h = { 0 };
+	sup_config cfg;
+	sup_config_init(&cfg);
+	sup_error err = SUP_ERROR_INIT;
+	const char *events_path = NULL;
+	int ret = 2;
+	static const struct option opts[] = {
+		{ "agent", required_argument, NULL, 'a' }, { "set", required_argument, NULL, 's' },
+		{ "events", required_argument, NULL, 'e' }, { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+	/* "+": stop at the command, so `metrics --calls N` reaches it intact */
+	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (o) {
+		case 'a':
+			if (sup_config_set(&cfg, "agent_path", optarg, &err) < 0)
+				goto config_error;
+			break;
+		case 's':
+			if (sup_config_set_kv(&cfg, optarg, &err) < 0)
+				goto config_error;
+			break;
+		case 'e':
+			events_path = optarg;
+			break;
+		case 'j':
+			h.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			ret = 0;
+			goto out;
+		case 'V':
+			printf("neira-host %s\n", NEIRA_VERSION);
+			ret = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "neira-host: missing COMMAND\n");
+		usage(stderr);
+		goto out;
+	}
+	const char *cmd = argv[optind];
+	int nargs = argc - optind - 1;
+	char **args = argv + optind + 1;
+	long calls = 0;
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "drive") == 0) {
+		if (nargs != 0)
+			goto bad_args;
+	} else if (strcmp(cmd, "prompt") == 0) {
+		if (nargs != 1)
+			goto bad_args;
+	} else if (strcmp(cmd, "call") == 0) {
+		if (nargs != 2)
+			goto bad_args;
+	} else if (strcmp(cmd, "metrics") == 0) {
+		if (nargs == 2 && strcmp(args[0], "--calls") == 0) {
+			char *end;
+			calls = strtol(args[1], &end, 10);
+			if (*end || calls < 0 || calls > 1000000)
+				goto bad_args;
+		} else if (nargs != 0) {
+			goto bad_args;
+		}
+	} else {
+		fprintf(stderr, "neira-host: unknown command '%s'\n", cmd);
+		usage(stderr);
+		goto out;
+	}
+	if (events_path) {
+		h.events = fopen(events_path, "we");
+		if (!h.events) {
+			fprintf(stderr, "neira-host: open events file %s: %s\n", events_path, strerror(errno));
+			goto out;
+		}
+	}
+	h.drive = strcmp(cmd, "drive") == 0;
+	if (sup_new(&cfg, NULL, &h.s, &err) < 0)
+		goto config_error;
+	sup_set_event_cb(h.s, on_event, &h);
+
+	if (h.drive) {
+		ret = run_drive(&h);
+		goto out;
+	}
+	sup_init(h.s);
+	if (strcmp(cmd, "status") == 0) {
+		if (h.json) {
+			json_t *j = status_json(h.s);
+			out_json(j);
+			json_decref(j);
+		} else if (sup_is_ready(h.s)) {
+			printf("ready: agent %s, version %s, init %.1f ms\n", sup_socket_path(h.s),
+			       sup_agent_version(h.s), sup_init_ms(h.s));
+		} else {
+			char buf[2048];
+			sup_error_format(sup_last_error(h.s), buf, sizeof(buf));
+			printf("mock: %s\n%s\n", sup_reason(h.s), buf);
+		}
+		const char *reason = sup_reason(h.s);
+		ret = sup_is_ready(h.s) ? 0 : (reason && strcmp(reason, "config_error") == 0) ? 2 : 3;
+	} else if (strcmp(cmd, "prompt") == 0 || strcmp(cmd, "call") == 0) {
+		sup_reply r = SUP_REPLY_INIT;
+		bool prompt = strcmp(cmd, "prompt") == 0;
+		int rc = prompt ? sup_call_process_prompt(h.s, args[0], 0, &r)
+				: sup_call_custom_function(h.s, args[0], args[1], 0, &r);
+		if (h.json) {
+			json_t *j = reply_json(prompt ? "prompt" : "call", &r);
+			json_object_del(j, "reply");
+			json_object_set_new(j, "mode", mode_json(h.s));
+			out_json(j);
+			json_decref(j);
+		} else if (rc == 0) {
+			printf("%s%s\n", r.mock ? "[mock mode] " : "", prompt ? r.text : r.result_json);
+		} else {
+			char buf[2048];
+			sup_error_format(&r.err, buf, sizeof(buf));
+			fprintf(stderr, "neira-host: %s\n", buf);
+		}
+		ret = rc == 0 ? 0 : 1;
+		sup_reply_destroy(&r);
+	} else { /* metrics */
+		for (long i = 0; i < calls; i++) {
+			sup_reply r = SUP_REPLY_INIT;
+			sup_call_process_prompt(h.s, "metrics probe", 0, &r);
+			sup_reply_destroy(&r);
+		}
+		if (h.json) {
+			json_t *j = sup_metrics_json(sup_get_metrics(h.s));
+			out_json(j);
+			json_decref(j);
+		} else {
+			char *text = NULL;
+			if (sup_metrics_prometheus(sup_get_metrics(h.s), &text) >= 0)
+				fputs(text, stdout);
+			free(text);
+		}
+		ret = 0;
+	}
+	sup_stop(h.s, NULL, NULL, NULL);
+	goto out;
+
+bad_args:
+	fprintf(stderr, "neira-host: wrong arguments for '%s'\n", cmd);
+	usage(stderr);
+	goto out;
+config_error:
+	if (h.json) {
+		json_t *j = json_pack("{s:s, s:s, s:o}", "mode", "mock", "reason", "config_error", "error",
+				      sup_error_to_json(&err));
+		out_json(j);
+		json_decref(j);
+	} else {
+		char buf[2048];
+		sup_error_format(&err, buf, sizeof(buf));
+		fprintf(stderr, "neira-host: configuration error: %s\n", buf);
+	}
+	ret = 2;
+out:
+	sup_free(h.s);
+	if (h.events)
+		fclose(h.events);
+	sup_error_destroy(&err);
+	sup_config_destroy(&cfg);
+	return ret;
+}

@@ -1,0 +1,71 @@
+/* sup internals shared by sup_core.c and sup_calls.c; not installed. */
+#pragma once
+
+#include "rpc.h"
+#include "sup.h"
+#include "sup_health.h"
+#include "sup_linebuf.h"
+#include "sup_path.h"
+
+#define SUP_LAST_LINES 10
+#define SUP_CONNECT_TICK_US 5000 /* L5: socket readiness probe period */
+#define SUP_REAP_TICK_US 10000   /* only without a pidfd */
+#define SUP_PKG "/neira.agent.v1.PythonAgent/"
+
+struct sup {
+	sup_config cfg;
+	sup_env env;
+	sup_event_fn ev_fn;
+	void *ev_ud;
+	int64_t t0_us;
+	sup_state state;
+	bool init_called, in_init, stopped;
+	const char *reason;
+	sup_error err;
+	char agent_path[4096];
+	char sock[SUP_SOCKET_PATH_MAX + 1];
+	char privdir[4096];
+	char **envp;
+	/* the child */
+	sup_child ch;
+	bool child_alive;
+	int exit_code, exit_signal; /* of the last child; -1/0 when unknown */
+	bool have_exit;
+	sup_linebuf lb[2];
+	char *last_lines[SUP_LAST_LINES];
+	unsigned n_last;
+	/* readiness and the health series */
+	sup_health h;
+	int64_t init_start_us;
+	double init_ms;
+	int64_t next_connect_us;
+	rpc_client *hc_client;
+	rpc_call *hc_call;
+	const char *hc_path;
+	bool hc_case_retried;
+	int64_t hc_start_us, hc_deadline_us;
+	/* calls */
+	rpc_client *client;
+	int casing[SUP_METHOD_COUNT_]; /* 0 PascalCase, 1 camelCase */
+	bool casing_known[SUP_METHOD_COUNT_];
+	sup_breaker br;
+	sup_metrics m;
+	char agent_version[128];
+	/* L8 */
+	bool died_in_call;
+	int64_t died_us;
+	int restarts;
+	bool restart_pending;
+	int64_t restart_due_us;
+};
+
+int64_t sup__now(const sup *s);
+void sup__emit(sup *s, const char *name, json_t *fields);
+void sup__set_state(sup *s, sup_state to);
+/* One turn of the event loop: wait until deadline_us (-1 = none) or until
+ * something happens; handles child output and exit and drives the health
+ * series. *extra_ready / *call_ready (may be NULL) report those fds. */
+int sup__loop_once(sup *s, int64_t deadline_us, int extra_fd, bool *extra_ready, rpc_call *call,
+		   bool *call_ready);
+void sup__breaker_event(sup *s, sup_breaker_state from);
+const char *sup__path_for(sup_method m, int casing);

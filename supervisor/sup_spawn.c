@@ -1,0 +1,117 @@
+/* sup_spawn: start the agent directly (no shell, L3) with fork+exec and a
+ * close-on-exec error pipe, so that a missing or non-executable file is
+ * reported at once with its errno (L2) instead of as exit status 127. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sup.h"
+
+static void close_pair(int p[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0) {
+			close(p[i]);
+			p[i] = -1;
+		}
+}
+
+static ssize_t read_retry(int fd, void *buf, size_t n)
+{
+	ssize_t r;
+	do
+		r = read(fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* In the child: only async-signal-safe calls, then exec or _exit — gRPC's
+ * threads hold locks we must never touch after fork (no fork handlers). */
+static void __attribute__((noreturn))
+child_exec(const char *path, char *const envp[], int devnull, int out_w, int err_w, int errpipe_w)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL); /* EINVAL for SIGKILL/SIGSTOP/RT internals: fine */
+	if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+		goto fail;
+	char *const argv[] = { (char *)path, NULL };
+	execve(path, argv, envp);
+fail:;
+	int e = errno;
+	ssize_t w;
+	do
+		w = write(errpipe_w, &e, sizeof(e));
+	while (w < 0 && errno == EINTR);
+	_exit(127);
+}
+
+int sup_spawn_exec(void *ud, const char *path, char *const envp[], sup_child *child, sup_error *err)
+{
+	(void)ud;
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, xp[2] = { -1, -1 };
+	int devnull = -1, rc;
+	const char *what = "pipe";
+	child->pid = 0;
+	child->pidfd = child->out_fd = child->err_fd = -1;
+
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(xp, O_CLOEXEC) < 0)
+		goto fail_errno;
+	what = "open /dev/null";
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull < 0)
+		goto fail_errno;
+	what = "fork";
+	pid_t pid = fork();
+	if (pid < 0)
+		goto fail_errno;
+	if (pid == 0)
+		child_exec(path, envp, devnull, outp[1], errp[1], xp[1]);
+
+	close(outp[1]);
+	close(errp[1]);
+	close(xp[1]);
+	close(devnull);
+	outp[1] = errp[1] = xp[1] = devnull = -1;
+
+	int child_errno = 0;
+	ssize_t n = read_retry(xp[0], &child_errno, sizeof(child_errno));
+	close(xp[0]);
+	xp[0] = -1;
+	if (n == (ssize_t)sizeof(child_errno)) {
+		/* exec failed: reap the child now, nothing is left behind (L2) */
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		close_pair(outp);
+		close_pair(errp);
+		sup_error_set(err, "supervisor", child_errno, "spawn %s: %s (%s)", path,
+			      sup_errno_name(child_errno), strerror(child_errno));
+		sup_error_ctx(err, "path", "%s", path);
+		return -child_errno;
+	}
+	fcntl(outp[0], F_SETFL, O_NONBLOCK);
+	fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	child->pid = pid;
+	child->pidfd = (int)pidfd_open(pid, 0); /* -1: loop falls back to a reap tick */
+	child->out_fd = outp[0];
+	child->err_fd = errp[0];
+	return 0;
+
+fail_errno:
+	rc = errno;
+	close_pair(outp);
+	close_pair(errp);
+	close_pair(xp);
+	if (devnull >= 0)
+		close(devnull);
+	sup_error_set(err, "supervisor", rc, "spawn %s: %s: %s (%s)", path, what, sup_errno_name(rc),
+		      strerror(rc));
+	sup_error_ctx(err, "path", "%s", path);
+	return -rc;
+}

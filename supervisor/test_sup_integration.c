@@ -1,0 +1,194 @@
+/* Integration tests of the supervisor with the REAL reference agent
+ * (neira-agent, path in argv[1]) over a real Unix socket and the real clock:
+ * ready in the normal case with no call before the socket is usable (L5,
+ * H4, P1), mock for a missing binary (L2), clean shutdown leaving no
+ * process, fd or file behind (L7), and kill -9 during a call (L8). */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "rpc.h"
+#include "sup.h"
+
+static const char *agent;
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;
+}
+
+static int64_t T(int64_t ms)
+{
+	return getenv("NEIRA_UNDER_VALGRIND") ? ms * 20 : ms;
+}
+
+typedef struct fx {
+	char dir[64], sock[128];
+	sup_config cfg;
+	json_t *events;
+	sup *s;
+	int fds0;
+} fx;
+
+static void collect(void *ud, const json_t *ev)
+{
+	json_array_append_new(((fx *)ud)->events, json_deep_copy(ev));
+}
+
+static long idx(fx *x, const char *name)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(x->events, i, e) if (strcmp(json_string_value(json_object_get(e, "event")), name) == 0) return (long)i;
+	return -1;
+}
+
+static int setup(void **state)
+{
+	fx *x = calloc(1, sizeof(*x));
+	snprintf(x->dir, sizeof(x->dir), "/tmp/test_sup_int.XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(x->sock, sizeof(x->sock), "%s/neira_agent.sock", x->dir);
+	sup_config_init(&x->cfg);
+	sup_config_set(&x->cfg, "agent_path", agent, NULL);
+	sup_config_set(&x->cfg, "socket_path", x->sock, NULL);
+	char v[32];
+	snprintf(v, sizeof(v), "%lld", (long long)T(15000));
+	sup_config_set(&x->cfg, "ready_timeout_ms", v, NULL);
+	snprintf(v, sizeof(v), "%lld", (long long)T(1000));
+	sup_config_set(&x->cfg, "health_deadline_ms", v, NULL);
+	x->events = json_array();
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *x = *state;
+	sup_free(x->s);
+	json_decref(x->events);
+	sup_config_destroy(&x->cfg);
+	rmdir(x->dir);
+	free(x);
+	return 0;
+}
+
+static void start(fx *x)
+{
+	rpc_global_init(); /* keep grpc's own fds out of the fd balance */
+	x->fds0 = count_fds();
+	assert_int_equal(sup_new(&x->cfg, NULL, &x->s, NULL), 0);
+	sup_set_event_cb(x->s, collect, x);
+	sup_init(x->s);
+	rpc_global_shutdown();
+}
+
+static void test_L5_H4_P1_ready_with_reference_agent(void **state)
+{
+	fx *x = *state;
+	start(x);
+	assert_true(sup_is_ready(x->s));
+	assert_true(sup_agent_version(x->s)[0] != '\0');
+	/* L5: no gRPC call before the socket was usable and the marker seen */
+	assert_true(idx(x, "socket_usable") >= 0 && idx(x, "marker") >= 0);
+	assert_true(idx(x, "socket_usable") < idx(x, "health_attempt"));
+	assert_true(idx(x, "marker") < idx(x, "health_attempt"));
+	if (!getenv("NEIRA_UNDER_VALGRIND"))
+		assert_true(sup_init_ms(x->s) < 3000); /* P1 */
+	sup_reply r = SUP_REPLY_INIT;
+	assert_int_equal(sup_call_custom_function(x->s, "sum", "[1,2,3]", 0, &r), 0);
+	assert_false(r.mock);
+	sup_reply_destroy(&r);
+	assert_int_equal(sup_call_process_prompt(x->s, "hello world", 0, &r), 0);
+	assert_non_null(r.text);
+	sup_reply_destroy(&r);
+}
+
+static void test_L2_missing_binary_is_mock(void **state)
+{
+	fx *x = *state;
+	sup_config_set(&x->cfg, "agent_path", "/nonexistent/neira-agent", NULL);
+	start(x);
+	assert_string_equal(sup_reason(x->s), "missing_executable");
+	assert_int_equal(sup_child_pid(x->s), 0);
+}
+
+static void test_L7_clean_shutdown_nothing_left(void **state)
+{
+	fx *x = *state;
+	start(x);
+	assert_true(sup_is_ready(x->s));
+	pid_t pid = sup_child_pid(x->s);
+	int code = -2, sig = -2;
+	double ms = 0;
+	assert_int_equal(sup_stop(x->s, &code, &sig, &ms), 0);
+	assert_int_equal(code, 0); /* A3: exits 0 on SIGTERM */
+	assert_int_equal(sig, 0);
+	assert_int_equal(kill(pid, 0), -1); /* reaped: no such process */
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	assert_int_equal(access(x->sock, F_OK), -1);
+	sup_free(x->s);
+	x->s = NULL;
+	rpc_global_init();
+	assert_int_equal(count_fds(), x->fds0);
+	rpc_global_shutdown();
+}
+
+static void test_L8_kill9_during_sleep_call(void **state)
+{
+	fx *x = *state;
+	start(x);
+	assert_true(sup_is_ready(x->s));
+	/* kill -9 the agent from a helper process 200 ms into a 10 s call */
+	pid_t agent_pid = sup_child_pid(x->s);
+	pid_t killer = fork();
+	if (killer == 0) {
+		/* the test's own helper, not the supervisor: a timed poll */
+		poll(NULL, 0, 200);
+		kill(agent_pid, SIGKILL);
+		_exit(0);
+	}
+	sup_reply r = SUP_REPLY_INIT;
+	int rc = sup_call_custom_function(x->s, "sleep_ms", "{\"ms\":10000}", 20000, &r);
+	assert_int_equal(rc, -EPIPE);
+	assert_non_null(strstr(r.err.message, "agent died"));
+	assert_string_equal(sup_error_ctx_get(&r.err, "signal"), "9");
+	assert_true(r.duration_ms < T(2000)); /* promptly, not after 10–20 s */
+	sup_reply_destroy(&r);
+	assert_string_equal(sup_reason(x->s), "agent_died");
+	waitpid(killer, NULL, 0);
+}
+
+int main(int argc, char **argv)
+{
+	agent = argc > 1 ? argv[1] : getenv("NEIRA_AGENT");
+	if (!agent)
+		return 77;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_L5_H4_P1_ready_with_reference_agent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_L2_missing_binary_is_mock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_L7_clean_shutdown_nothing_left, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_L8_kill9_during_sleep_call, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
