@@ -46,9 +46,14 @@ typedef struct rpc_client_opts {
 	int reconnect_backoff_ms;
 	/* Queue calls while the channel connects instead of failing fast. */
 	bool wait_for_ready;
+	/* How long one connection attempt (connect + HTTP/2 handshake) may take
+	 * before grpc abandons it and closes its socket; 0 = grpc's 20 s. A peer
+	 * that accepts and never speaks HTTP/2 otherwise keeps an fd open for
+	 * 20 s after the channel is gone (seen with the impostor scenario). */
+	int connect_timeout_ms;
 } rpc_client_opts;
 
-#define RPC_CLIENT_OPTS_INIT { .reconnect_backoff_ms = 0, .wait_for_ready = false }
+#define RPC_CLIENT_OPTS_INIT { .reconnect_backoff_ms = 0, .wait_for_ready = false, .connect_timeout_ms = 0 }
 
 /* Outcome of a completed call. status is a gRPC code; details is a
  * NUL-terminated copy of the status message (never NULL after a call);

@@ -85,8 +85,16 @@ int rpc_client_new(const char *socket_path, const rpc_client_opts *opts, rpc_cli
 		/* channels must not share a connection through the global
 		 * subchannel pool: a fresh client must really connect anew */
 		{ .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, .value.integer = 1 },
+		{ .type = GRPC_ARG_INTEGER, .key = NULL, .value.integer = 0 }, /* connect timeout, below */
 	};
 	grpc_channel_args cargs = { .num_args = sizeof(args) / sizeof(args[0]), .args = args };
+	if (opts->connect_timeout_ms > 0) {
+		/* the last slot: grpc's name for the connect-attempt timeout */
+		args[cargs.num_args - 1].key = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
+		args[cargs.num_args - 1].value.integer = opts->connect_timeout_ms;
+	} else {
+		cargs.num_args--;
+	}
 
 	size_t tlen = strlen(socket_path) + sizeof("unix:");
 	char *target = malloc(tlen);

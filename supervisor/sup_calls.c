@@ -196,7 +196,12 @@ static int do_call(sup *s, sup_method m, const uint8_t *req, size_t req_len, int
 			      (long long)(sup_breaker_retry_in_ms(&s->br, start_us) / 1000));
 		sup_error_ctx(&r->err, "method", "%s", sup_method_name(m));
 		sup_error_ctx(&r->err, "breaker", "%s", sup_breaker_state_name(s->br.state));
-		sup__emit(s, "call_start", json_pack("{s:s, s:s}", "method", sup_method_name(m), "path", path));
+		/* no call_start: nothing is sent, and the event stream must
+		 * show that the agent was not touched (C2) */
+		sup__emit(s, "call_rejected",
+			  json_pack("{s:s, s:s, s:s, s:s, s:I}", "method", sup_method_name(m), "path", path, "reason",
+				    "breaker_open", "breaker", sup_breaker_state_name(s->br.state), "retry_in_ms",
+				    (json_int_t)(sup_breaker_retry_in_ms(&s->br, start_us) / 1000)));
 		call_end(s, m, path, r, start_us);
 		return -EAGAIN;
 	}

@@ -493,6 +493,9 @@ static void start_attempt(sup *s)
 	 * the H1 schedule (H1(c)) */
 	rpc_client_opts o = RPC_CLIENT_OPTS_INIT;
 	o.reconnect_backoff_ms = 20;
+	/* H3: an attempt's connection may not outlive the attempt, or a peer
+	 * that accepts and never answers leaves grpc's socket open for 20 s */
+	o.connect_timeout_ms = (int)s->cfg.health_deadline_ms;
 	rc = rpc_client_new(s->sock, &o, &s->hc_client);
 	if (rc == 0)
 		rc = start_health_call(s, sup__path_for(SUP_METHOD_HEALTH, s->casing[SUP_METHOD_HEALTH]));
