@@ -1,0 +1,392 @@
+/* rpt_render_html: conformance.html — one self-contained file (inline CSS,
+ * no script, no external asset) that is also well-formed XML: summary, run
+ * metadata, clause matrix, clause table, and per result its timeline and
+ * checks, failed ones in red. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpt_internal.h"
+
+static const char css[] =
+	"body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1a202c;background:#f7fafc}"
+	"main{max-width:1260px;margin:0 auto;padding:16px 24px 48px}"
+	"h1{margin:8px 0 4px;font-size:24px}h2{margin:28px 0 8px;font-size:19px;border-bottom:1px solid #cbd5e0}"
+	"h3{margin:0 0 6px;font-size:16px}"
+	".banner{display:inline-block;padding:4px 14px;border-radius:4px;font-weight:700;color:#fff;font-size:18px}"
+	".banner.pass{background:#2f855a;color:#fff}.banner.fail{background:#c53030;color:#fff}"
+	".counts span{display:inline-block;margin:6px 8px 0 0;padding:2px 8px;border-radius:10px;font-size:13px}"
+	"table{border-collapse:collapse;background:#fff}td,th{border:1px solid #e2e8f0;padding:4px 8px;vertical-align:top;text-align:left}"
+	"th{background:#edf2f7}table.meta td:first-child{color:#4a5568;white-space:nowrap}"
+	".v{font-weight:600;white-space:nowrap;border-radius:3px;padding:1px 6px}"
+	".pass{background:#c6f6d5;color:#22543d}.fail,.error{background:#fed7d7;color:#822727}"
+	".not_covered{background:#fefcbf;color:#744210}.not_applicable{background:#e2e8f0;color:#4a5568}"
+	"table.matrix td{padding:0;border:none;white-space:nowrap}table.matrix th{background:none;border:none;font-weight:500;color:#4a5568;padding-right:10px;white-space:nowrap}"
+	"table.matrix a{display:inline-block;width:46px;margin:2px;padding:6px 0;text-align:center;border-radius:4px;text-decoration:none;font-weight:700}"
+	"table.matrix a.pass{background:#38a169;color:#fff}table.matrix a.fail{background:#e53e3e;color:#fff}"
+	"table.matrix a.not_covered{background:#f6e05e;color:#5f370e}table.matrix a.not_applicable{background:#cbd5e0;color:#2d3748}"
+	"table.clauses td.id{font-weight:700;white-space:nowrap}.na{color:#718096;font-style:italic;font-size:12px}"
+	"a{color:#2b6cb0}"
+	"article{background:#fff;border:1px solid #cbd5e0;border-left:6px solid #38a169;border-radius:4px;margin:18px 0;padding:12px 16px}"
+	"article.res-fail,article.res-error{border-left-color:#e53e3e}"
+	"article .sub{color:#4a5568;font-size:13px;margin:2px 0 8px}"
+	"table.checks{width:100%;font-size:13px;margin-top:8px;table-layout:fixed}table.checks td{overflow-wrap:anywhere}"
+	"table.checks th:nth-child(1){width:14%}table.checks th:nth-child(2){width:5%}table.checks th:nth-child(3){width:22%}table.checks th:nth-child(6){width:6%}"
+	"table.checks code{white-space:pre-wrap;word-break:break-word}table.checks tr.bad td{background:#fff5f5;color:#9b2c2c}"
+	"table.checks tr.bad td.verdict{background:#e53e3e;color:#fff;font-weight:700}"
+	"code,pre{font:12px/1.4 ui-monospace,Menlo,Consolas,monospace}pre{background:#f7fafc;border:1px solid #e2e8f0;padding:6px;overflow:auto;max-height:300px;white-space:pre-wrap}"
+	"details{margin-top:6px}summary{cursor:pointer;color:#2b6cb0}"
+	".failbox{background:#fff5f5;border:1px solid #feb2b2;color:#822727;padding:6px 10px;border-radius:4px;margin:6px 0}"
+	".tlwrap{overflow-x:auto}"
+	"svg.timeline{display:block;max-width:100%;height:auto;font:10px system-ui,sans-serif;background:#fff}"
+	"svg .lane{fill:#fff}svg .lane.odd{fill:#f7fafc}svg .grid{stroke:#e2e8f0;stroke-width:1}"
+	"svg .lane-name{text-anchor:end;font-size:11px;font-weight:600;fill:#4a5568}"
+	"svg .tick{text-anchor:middle;fill:#4a5568}svg .unit{text-anchor:end;fill:#718096;font-style:italic}"
+	"svg .cap{fill:#718096}svg .lbl{fill:#2d3748}svg .in{fill:#1a202c;font-weight:600}"
+	"svg .proc{fill:#bee3f8;stroke:#3182ce}svg .hok{fill:#48bb78;stroke:#276749}svg .hbad{fill:#f56565;stroke:#9b2c2c}"
+	"svg .wait{stroke:#3182ce;stroke-dasharray:3 2}svg .seg{stroke:#fff;stroke-width:1}"
+	"svg .cok{fill:#9ae6b4;stroke:#2f855a}svg .cbad{fill:#feb2b2;stroke:#c53030}svg .cmock{fill:#d6bcfa;stroke:#6b46c1}"
+	"svg .out{stroke:#2b6cb0;stroke-width:1.5}svg .err{stroke:#a0aec0;stroke-width:1.5}"
+	"svg path.good,svg circle.good{fill:#38a169;stroke:#22543d}svg path.bad,svg circle.bad{fill:#e53e3e;stroke:#e53e3e;stroke-width:2}"
+	"svg path.warn,svg circle.warn{fill:#ed8936;stroke:#9c4221}svg path.end{stroke:#4a5568;stroke-width:2;fill:none}"
+	"svg line.ms{stroke-dasharray:4 3;stroke-width:1.2}svg line.good{stroke:#38a169}svg line.bad{stroke:#e53e3e}svg line.warn{stroke:#ed8936}"
+	"svg .failnote{fill:#c53030;font-weight:700;font-size:11px}";
+
+static const char *verdict_text(const char *v)
+{
+	if (!strcmp(v, "not_covered"))
+		return "not covered";
+	if (!strcmp(v, "not_applicable"))
+		return "not applicable";
+	return v;
+}
+
+static bool is_verdict_word(const char *v)
+{
+	return !strcmp(v, "pass") || !strcmp(v, "fail") || !strcmp(v, "error");
+}
+
+static void badge(rpt_buf *b, const char *v)
+{
+	rpt__buf_puts(b, "<span class=\"v ");
+	rpt__buf_xml(b, v);
+	rpt__buf_puts(b, "\">");
+	rpt__buf_xml(b, verdict_text(v));
+	rpt__buf_puts(b, "</span>");
+}
+
+/* Expected/measured values; null (e.g. unit-test checks) stays empty. */
+static void json_cell(rpt_buf *b, const json_t *v)
+{
+	if (!v || json_is_null(v))
+		return;
+	char *s = rpt__json_brief(v);
+	if (!s) {
+		b->oom = true;
+		return;
+	}
+	/* Long measured values (whole error records) would stretch the table:
+	 * show the start, keep the full text in the tooltip. */
+	size_t n = strlen(s);
+	if (n > 240) {
+		size_t cut = 200;
+		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+			cut--; /* not inside a UTF-8 sequence */
+		rpt__buf_puts(b, "<code title=\"");
+		rpt__buf_xml(b, s);
+		rpt__buf_puts(b, "\">");
+		s[cut] = '\0';
+		rpt__buf_xml(b, s);
+		rpt__buf_printf(b, "</code> <span class=\"na\">… (%zu chars; hover)</span>", n);
+	} else {
+		rpt__buf_puts(b, "<code>");
+		rpt__buf_xml(b, s);
+		rpt__buf_puts(b, "</code>");
+	}
+	free(s);
+}
+
+static void meta_row(rpt_buf *b, const char *key, const json_t *v)
+{
+	rpt__buf_puts(b, "<tr><td>");
+	rpt__buf_xml(b, key);
+	rpt__buf_puts(b, "</td><td>");
+	if (!v || json_is_null(v) || (json_is_string(v) && !*json_string_value(v)))
+		rpt__buf_puts(b, "<span class=\"na\">unknown</span>");
+	else
+		json_cell(b, v);
+	rpt__buf_puts(b, "</td></tr>\n");
+}
+
+static void header(const json_t *doc, rpt_buf *b)
+{
+	const json_t *s = json_object_get(doc, "summary"), *c = json_object_get(s, "clauses"),
+		     *r = json_object_get(s, "results"), *run = json_object_get(doc, "run");
+	bool pass = !strcmp(rpt__str(s, "verdict", ""), "pass");
+	rpt__buf_puts(b, "<h1>");
+	rpt__buf_xml(b, rpt__str(run, "title", "neira conformance"));
+	rpt__buf_printf(b, "</h1>\n<p><span class=\"banner %s\">%s</span></p>\n<p class=\"counts\">", pass ? "pass" : "fail",
+			pass ? "PASS" : "FAIL");
+	static const char *const keys[] = { "pass", "fail", "not_covered", "not_applicable" };
+	for (size_t i = 0; i < 4; i++) {
+		rpt__buf_printf(b, "<span class=\"%s\">%lld clauses %s</span>", keys[i],
+				(long long)json_integer_value(json_object_get(c, keys[i])), verdict_text(keys[i]));
+	}
+	rpt__buf_printf(b, " <span class=\"pass\">%lld results pass</span><span class=\"fail\">%lld fail</span>"
+			"<span class=\"error\">%lld error</span></p>\n",
+			(long long)json_integer_value(json_object_get(r, "pass")),
+			(long long)json_integer_value(json_object_get(r, "fail")),
+			(long long)json_integer_value(json_object_get(r, "error")));
+
+	rpt__buf_puts(b, "<h2 id=\"run\">Run</h2>\n<table class=\"meta\">\n");
+	meta_row(b, "project commit", json_object_get(run, "project_commit"));
+	meta_row(b, "started at", json_object_get(run, "started_at"));
+	meta_row(b, "duration (ms)", json_object_get(run, "duration_ms"));
+	meta_row(b, "chaos seed", json_object_get(run, "chaos_seed"));
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(run, "versions"), k, v)
+		meta_row(b, k, v);
+	json_object_foreach(json_object_get(run, "extra"), k, v)
+		meta_row(b, k, v);
+	meta_row(b, "generated at", json_object_get(doc, "generated_at"));
+	meta_row(b, "results directory", json_object_get(json_object_get(doc, "sources"), "results_dir"));
+	rpt__buf_puts(b, "</table>\n");
+}
+
+static void matrix(const json_t *doc, rpt_buf *b)
+{
+	const json_t *x;
+	size_t i;
+	const char *fam = NULL;
+	rpt__buf_puts(b, "<h2 id=\"matrix\">Clause matrix</h2>\n<table class=\"matrix\">\n");
+	json_array_foreach(json_object_get(doc, "clauses"), i, x) {
+		const char *f = rpt__str(x, "family", "");
+		if (!fam || strcmp(fam, f)) {
+			rpt__buf_puts(b, fam ? "</td></tr>\n" : "");
+			rpt__buf_puts(b, "<tr><th>");
+			rpt__buf_xml(b, f);
+			rpt__buf_puts(b, " — ");
+			rpt__buf_xml(b, rpt__str(x, "family_name", ""));
+			rpt__buf_puts(b, "</th><td>");
+			fam = f;
+		}
+		rpt__buf_puts(b, "<a class=\"");
+		rpt__buf_xml(b, rpt__str(x, "verdict", ""));
+		rpt__buf_puts(b, "\" href=\"#clause-");
+		rpt__buf_xml(b, rpt__str(x, "id", ""));
+		rpt__buf_puts(b, "\" title=\"");
+		rpt__buf_xml(b, rpt__str(x, "id", ""));
+		rpt__buf_puts(b, ": ");
+		rpt__buf_xml(b, verdict_text(rpt__str(x, "verdict", "")));
+		rpt__buf_puts(b, " — ");
+		rpt__buf_xml(b, rpt__str(x, "summary", ""));
+		rpt__buf_puts(b, "\">");
+		rpt__buf_xml(b, rpt__str(x, "id", ""));
+		rpt__buf_puts(b, "</a>");
+	}
+	rpt__buf_puts(b, fam ? "</td></tr>\n" : "");
+	rpt__buf_puts(b, "<tr><th>legend</th><td><a class=\"pass\">pass</a><a class=\"fail\">fail</a>"
+			 "<a class=\"not_covered\" style=\"width:auto;padding:6px 8px\">not covered</a>"
+			 "<a class=\"not_applicable\" style=\"width:auto;padding:6px 8px\">not applicable</a></td></tr>\n</table>\n");
+}
+
+static void clause_table(const json_t *doc, rpt_buf *b)
+{
+	const json_t *x, *e, *f;
+	size_t i, j, k;
+	rpt__buf_puts(b, "<h2 id=\"clauses\">Clauses</h2>\n<table class=\"clauses\">\n"
+			 "<tr><th>Clause</th><th>Summary</th><th>Verdict</th><th>Evidence</th></tr>\n");
+	json_array_foreach(json_object_get(doc, "clauses"), i, x) {
+		rpt__buf_puts(b, "<tr id=\"clause-");
+		rpt__buf_xml(b, rpt__str(x, "id", ""));
+		rpt__buf_puts(b, "\"><td class=\"id\">");
+		rpt__buf_xml(b, rpt__str(x, "id", ""));
+		rpt__buf_puts(b, "</td><td>");
+		rpt__buf_xml(b, rpt__str(x, "summary", ""));
+		if (rpt__str(x, "not_applicable", NULL)) {
+			rpt__buf_puts(b, "<br/><span class=\"na\">Not applicable here: ");
+			rpt__buf_xml(b, rpt__str(x, "not_applicable", ""));
+			rpt__buf_puts(b, "</span>");
+		}
+		rpt__buf_puts(b, "</td><td>");
+		badge(b, rpt__str(x, "verdict", ""));
+		rpt__buf_puts(b, "</td><td>");
+		if (!json_array_size(json_object_get(x, "evidence")))
+			rpt__buf_puts(b, "<span class=\"na\">no scenario or unit test</span>");
+		json_array_foreach(json_object_get(x, "evidence"), j, e) {
+			rpt__buf_printf(b, "%s<a href=\"#r-%lld\">", j ? "<br/>" : "",
+					(long long)json_integer_value(json_object_get(e, "scenario_index")));
+			rpt__buf_xml(b, rpt__str(e, "result", ""));
+			rpt__buf_puts(b, "</a> ");
+			badge(b, rpt__str(e, "verdict", ""));
+			json_array_foreach(json_object_get(e, "failures"), k, f) {
+				rpt__buf_puts(b, "<div class=\"failbox\">");
+				rpt__buf_xml(b, rpt__str(f, "id", rpt__str(f, "what", "")));
+				rpt__buf_puts(b, ": ");
+				rpt__buf_xml(b, rpt__str(f, "message", NULL) && *rpt__str(f, "message", "")
+							? rpt__str(f, "message", "")
+							: rpt__str(f, "description", ""));
+				rpt__buf_puts(b, "</div>");
+			}
+		}
+		rpt__buf_puts(b, "</td></tr>\n");
+	}
+	rpt__buf_puts(b, "</table>\n");
+}
+
+static void checks_table(const json_t *res, const char *verdict, rpt_buf *b)
+{
+	const json_t *x, *exps = json_object_get(res, "expectations"), *invs = json_object_get(res, "invariants");
+	size_t i;
+	size_t n = json_array_size(exps) + json_array_size(invs);
+	if (!n)
+		return;
+	/* A long all-pass list is folded; anything failed stays open. */
+	bool fold = n > 8 && !strcmp(verdict, "pass"); /* the normalised verdict */
+	if (fold)
+		rpt__buf_printf(b, "<details><summary>%zu checks, all pass</summary>\n", n);
+	rpt__buf_puts(b, "<table class=\"checks\">\n<tr><th>Check</th><th>Clause</th><th>Description</th><th>Expected</th>"
+			 "<th>Measured</th><th>Verdict</th><th>Message</th></tr>\n");
+	json_array_foreach(exps, i, x) {
+		bool ok = !strcmp(rpt__str(x, "verdict", ""), "pass");
+		rpt__buf_printf(b, "<tr class=\"%s\"><td><code>", ok ? "ok" : "bad");
+		rpt__buf_xml(b, rpt__str(x, "id", ""));
+		rpt__buf_puts(b, "</code></td><td>");
+		rpt__buf_xml(b, rpt__str(x, "clause", ""));
+		rpt__buf_puts(b, "</td><td>");
+		rpt__buf_xml(b, rpt__str(x, "description", ""));
+		rpt__buf_puts(b, "</td><td>");
+		json_cell(b, json_object_get(x, "expected"));
+		rpt__buf_puts(b, "</td><td>");
+		json_cell(b, json_object_get(x, "measured"));
+		rpt__buf_puts(b, "</td><td class=\"verdict\">");
+		rpt__buf_xml(b, rpt__str(x, "verdict", "?"));
+		rpt__buf_puts(b, "</td><td>");
+		rpt__buf_xml(b, rpt__str(x, "message", ""));
+		rpt__buf_puts(b, "</td></tr>\n");
+	}
+	json_array_foreach(invs, i, x) {
+		bool ok = !strcmp(rpt__str(x, "verdict", ""), "pass");
+		rpt__buf_printf(b, "<tr class=\"%s\"><td><code>", ok ? "ok" : "bad");
+		rpt__buf_xml(b, rpt__str(x, "name", ""));
+		rpt__buf_puts(b, "</code></td><td></td><td>invariant</td><td></td><td></td><td class=\"verdict\">");
+		rpt__buf_xml(b, rpt__str(x, "verdict", "?"));
+		rpt__buf_puts(b, "</td><td>");
+		rpt__buf_xml(b, rpt__str(x, "message", ""));
+		rpt__buf_puts(b, "</td></tr>\n");
+	}
+	rpt__buf_puts(b, fold ? "</table>\n</details>\n" : "</table>\n");
+}
+
+static void output_log(const json_t *res, rpt_buf *b)
+{
+	const json_t *e;
+	size_t i, n = 0;
+	json_array_foreach(json_object_get(res, "events"), i, e)
+		if (!strcmp(rpt__str(e, "event", ""), "output"))
+			n++;
+	if (!n)
+		return;
+	rpt__buf_printf(b, "<details><summary>agent output (%zu lines)</summary><pre>", n);
+	json_array_foreach(json_object_get(res, "events"), i, e) {
+		if (strcmp(rpt__str(e, "event", ""), "output"))
+			continue;
+		rpt__buf_printf(b, "%9.1f ms %-6s ", rpt__num(e, "t_ms", 0), !strcmp(rpt__str(e, "stream", ""), "stderr") ? "stderr" : "stdout");
+		rpt__buf_xml(b, rpt__str(e, "line", ""));
+		rpt__buf_puts(b, "\n");
+	}
+	rpt__buf_puts(b, "</pre></details>\n");
+}
+
+static void result_section(const json_t *sc, const json_t *res, size_t idx, rpt_buf *b)
+{
+	const json_t *x;
+	size_t i;
+	const char *v = rpt__str(sc, "verdict", "");
+	rpt__buf_printf(b, "<article id=\"r-%zu\" class=\"res-%s\">\n<h3>", idx, is_verdict_word(v) ? v : "error");
+	rpt__buf_xml(b, rpt__str(sc, "name", ""));
+	rpt__buf_puts(b, " ");
+	badge(b, v);
+	rpt__buf_puts(b, "</h3>\n<p>");
+	rpt__buf_xml(b, rpt__str(sc, "description", ""));
+	rpt__buf_puts(b, "</p>\n<p class=\"sub\">");
+	rpt__buf_xml(b, rpt__str(sc, "kind", ""));
+	rpt__buf_puts(b, " · <code>");
+	rpt__buf_xml(b, rpt__str(sc, "file", ""));
+	rpt__buf_puts(b, "</code> · clauses ");
+	json_array_foreach(json_object_get(sc, "clauses"), i, x) {
+		rpt__buf_puts(b, i ? ", " : "");
+		rpt__buf_puts(b, "<a href=\"#clause-");
+		rpt__buf_xml(b, json_string_value(x));
+		rpt__buf_puts(b, "\">");
+		rpt__buf_xml(b, json_string_value(x));
+		rpt__buf_puts(b, "</a>");
+	}
+	if (rpt__num(sc, "duration_ms", -1) >= 0)
+		rpt__buf_printf(b, " · %.0f ms", rpt__num(sc, "duration_ms", 0));
+	const json_t *agent = json_object_get(sc, "agent");
+	if (json_is_object(agent)) {
+		rpt__buf_puts(b, " · agent ");
+		rpt__buf_xml(b, rpt__str(agent, "kind", "?"));
+		if (rpt__str(agent, "preset", NULL)) {
+			rpt__buf_puts(b, " preset ");
+			rpt__buf_xml(b, rpt__str(agent, "preset", ""));
+		}
+		if (rpt__str(agent, "script", NULL)) {
+			rpt__buf_puts(b, " script <code>");
+			rpt__buf_xml(b, rpt__str(agent, "script", ""));
+			rpt__buf_puts(b, "</code>");
+		}
+	}
+	rpt__buf_puts(b, "</p>\n");
+	json_array_foreach(json_object_get(sc, "failures"), i, x) {
+		rpt__buf_puts(b, "<div class=\"failbox\"><b>");
+		rpt__buf_xml(b, rpt__str(x, "what", ""));
+		rpt__buf_puts(b, " ");
+		rpt__buf_xml(b, rpt__str(x, "id", ""));
+		rpt__buf_puts(b, "</b>: ");
+		rpt__buf_xml(b, rpt__str(x, "message", NULL) && *rpt__str(x, "message", "") ? rpt__str(x, "message", "")
+											   : rpt__str(x, "description", ""));
+		rpt__buf_puts(b, "</div>\n");
+	}
+	if (strcmp(rpt__str(sc, "kind", ""), "unit")) {
+		rpt__buf_puts(b, "<div class=\"tlwrap\">\n");
+		rpt__render_timeline(res, idx, b);
+		rpt__buf_puts(b, "</div>\n");
+	}
+	checks_table(res, v, b);
+	output_log(res, b);
+	const json_t *metrics = json_object_get(sc, "metrics");
+	if (json_object_size(metrics)) {
+		char *s = json_dumps(metrics, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
+		rpt__buf_puts(b, "<details><summary>metrics snapshot</summary><pre>");
+		rpt__buf_xml(b, s);
+		rpt__buf_puts(b, "</pre></details>\n");
+		if (!s)
+			b->oom = true;
+		free(s);
+	}
+	rpt__buf_puts(b, "</article>\n");
+}
+
+void rpt__render_html(const rpt__report *r, rpt_buf *b)
+{
+	const json_t *doc = r->doc, *x;
+	size_t i;
+	rpt__buf_puts(b, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
+			 "<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width\"/>\n<title>");
+	rpt__buf_xml(b, rpt__str(json_object_get(doc, "run"), "title", "neira conformance"));
+	rpt__buf_puts(b, "</title>\n<style>");
+	rpt__buf_puts(b, css);
+	rpt__buf_puts(b, "</style>\n</head>\n<body>\n<main>\n");
+	header(doc, b);
+	matrix(doc, b);
+	clause_table(doc, b);
+	rpt__buf_puts(b, "<h2 id=\"results\">Scenarios and unit tests</h2>\n"
+			 "<p class=\"sub\">Timelines are drawn to scale from the recorded events (hover a mark for its "
+			 "details). Hatched bars are H1 waits, labelled planned→actual.</p>\n");
+	json_array_foreach(json_object_get(doc, "scenarios"), i, x)
+		result_section(x, json_array_get(r->results, i), i, b);
+	rpt__buf_puts(b, "</main>\n</body>\n</html>\n");
+}
