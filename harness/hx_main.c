@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hx.h"
+#include "hx_report.h"
 
 #ifndef HX_HOST
 #define HX_HOST "neira-host"
@@ -37,6 +38,13 @@ static void usage(FILE *f)
 		"  run NAME...|--all|--clause ID [-j N] [--verbose] [--results DIR]\n"
 		"                                     run scenarios; exit 0 only if all pass\n"
 		"  explain NAME                       run one scenario and print its timeline\n"
+		"  report [--out DIR] [--from RESULTS_DIR] [--testlog FILE] [--meta K=V]... [-j N]\n"
+		"                                     the conformance report by SPEC clause:\n"
+		"                                     runs every scenario (or reads an earlier\n"
+		"                                     run's results), adds meson's test log as\n"
+		"                                     unit-test evidence, writes DIR (default\n"
+		"                                     reports/out)/conformance.{json,md,html},\n"
+		"                                     junit.xml; exit 0 only if every clause passes\n"
 		"\n"
 		"NAME is a scenario name (scenarios/NAME.yaml) or a path to a .yaml file.\n"
 		"--clause ID takes a clause (H1) or a family (H, or several letters: LH).\n"
@@ -50,7 +58,7 @@ static void usage(FILE *f)
 		"\n"
 		"Results: with --results DIR each scenario writes DIR/NAME.json\n"
 		"(schema neira.scenario-result/1). Exit status: 0 all passed, 1 a scenario\n"
-		"failed or errored, 2 usage error.\n",
+		"failed or errored (report: a clause failed or is not covered), 2 usage error.\n",
 		HX_SCENARIOS_DIR, HX_HOST, HX_FAKE_AGENT, HX_REF_AGENT);
 }
 
@@ -365,6 +373,29 @@ static item *resolve(const char *dir, char **names, size_t n)
 	return items;
 }
 
+/* `report` without --from: every scenario, as `run --all --results DIR`. */
+typedef struct {
+	const char *dir;
+	const hx_paths *paths;
+	int par;
+	bool verbose;
+} report_ctx;
+
+static int report_run_all(void *ud, const char *results_dir)
+{
+	report_ctx *c = ud;
+	item *items;
+	size_t n;
+	if (list_dir(c->dir, &items, &n) < 0)
+		return -1;
+	double t0 = hx_now_ms();
+	int bad = run_items(items, n, c->paths, c->par, c->verbose, results_dir, false);
+	printf("%zu scenario(s): %zu passed, %d not passed (%.1f s)\n", n, n - (size_t)bad, bad,
+	       (hx_now_ms() - t0) / 1000.0);
+	free_items(items, n);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	hx_paths paths = { getenv("NEIRA_HOST") ?: HX_HOST, getenv("NEIRA_FAKE_AGENT") ?: HX_FAKE_AGENT,
@@ -401,6 +432,8 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[i++];
 	const char *clause = NULL, *results = NULL;
+	hx_report_opts ropts = { 0 };
+	const char **meta = calloc((size_t)argc, sizeof(char *));
 	bool all = false, verbose = false;
 	int par = 1;
 	char **names = calloc((size_t)argc, sizeof(char *));
@@ -411,6 +444,14 @@ int main(int argc, char **argv)
 			clause = argv[++i];
 		else if (!strcmp(a, "--results") && i + 1 < argc)
 			results = argv[++i];
+		else if (!strcmp(a, "--out") && i + 1 < argc)
+			ropts.out = argv[++i];
+		else if (!strcmp(a, "--from") && i + 1 < argc)
+			ropts.from = argv[++i];
+		else if (!strcmp(a, "--testlog") && i + 1 < argc)
+			ropts.testlog = argv[++i];
+		else if (!strcmp(a, "--meta") && i + 1 < argc)
+			meta[ropts.n_meta++] = argv[++i];
 		else if (!strcmp(a, "-j") && i + 1 < argc)
 			par = atoi(argv[++i]);
 		else if (!strncmp(a, "-j", 2) && a[2])
@@ -489,11 +530,18 @@ int main(int argc, char **argv)
 		       (hx_now_ms() - t0) / 1000.0);
 		free_items(items, n);
 		rc = bad ? 1 : 0;
+	} else if (!strcmp(cmd, "report")) {
+		ropts.meta = meta;
+		report_ctx ctx = { .dir = dir, .paths = &paths, .par = par, .verbose = verbose };
+		rc = nn ? 2 : hx_report(&ropts, report_run_all, &ctx);
+		if (nn)
+			fprintf(stderr, "neira-harness: report takes no scenario names\n");
 	} else {
 		fprintf(stderr, "neira-harness: unknown command %s\n", cmd);
 		usage(stderr);
 		rc = 2;
 	}
 	free(names);
+	free(meta);
 	return rc;
 }

@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
-# The main job: build, then run the reference agent through a health check.
-# (Grows into the full conformance run with a report as the harness lands.)
-set -euo pipefail
+# The main job: build, run the whole suite (unit, cross-stack, integration and
+# every scenario against real processes on real sockets), then write the
+# conformance report by SPEC clause into reports/out/:
+#   conformance.json  conformance.md  conformance.html  junit.xml
+# Exit 0 only if every clause passes and nothing failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh
+scripts/build.sh || exit 2
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/neira-conformance.XXXXXX")
-sock="$dir/a.sock"
-cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
+out=${NEIRA_REPORT_DIR:-reports/out}
+rm -rf build/results          # a stale result must never stand in for this run
+start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+t0=$(date +%s%N)
+echo "== conformance run: meson test (all suites) =="
+meson test -C build --num-processes 2 --print-errorlogs
+tests_status=$?
+t1=$(date +%s%N)
 
-exec 3< <(NEIRA_SOCKET_PATH="$sock" exec build/agent/neira-agent)
-pid=$!
-if ! IFS= read -r -t 10 line <&3 || [ "$line" != "AGENT_READY" ]; then
-  echo "conformance: neira-agent did not print AGENT_READY within 10 s" >&2
-  exit 1
-fi
-echo "conformance: neira-agent (pid $pid) is ready on $sock"
-build/tools/neira-call "$sock" health
-kill -TERM "$pid"
-wait "$pid" 2>/dev/null || true
-pid=
-[ ! -e "$sock" ] || { echo "conformance: socket file left behind: $sock" >&2; exit 1; }
-echo "conformance: agent stopped cleanly, socket removed"
+echo "== conformance report =="
+build/harness/neira-harness report --from build/results \
+  --testlog build/meson-logs/testlog.json --out "$out" \
+  --meta "commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+  --meta "started_at=$start" --meta "duration_ms=$(( (t1 - t0) / 1000000 ))"
+report_status=$?
+echo "conformance: open $out/conformance.html (summary in $out/conformance.md)"
+[ $report_status -eq 2 ] && exit 2
+[ $tests_status -ne 0 ] || [ $report_status -ne 0 ] && exit 1
+exit 0
