@@ -12,8 +12,8 @@ rm -f build/meson-logs/testlog-main.json build/meson-logs/testlog-valgrind.json
 meson test -C build --print-errorlogs --num-processes 2 "$@" || status=1
 cp build/meson-logs/testlog.json build/meson-logs/testlog-main.json 2>/dev/null
 if [ $# -eq 0 ]; then
-  echo "== valgrind lane: meson test --setup=valgrind --suite unit =="
-  meson test -C build --setup=valgrind --print-errorlogs --num-processes 2 --suite unit || status=1
+  echo "== valgrind lane: meson test --setup=valgrind --suite unit --suite integration =="
+  meson test -C build --setup=valgrind --print-errorlogs --num-processes 2 --suite unit --suite integration || status=1
   if command -v clang >/dev/null; then
     echo "== clang build (warnings are errors) =="
     { [ -f build-clang/build.ninja ] || CC=clang meson setup build-clang >/dev/null; } &&

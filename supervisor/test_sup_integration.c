@@ -2,7 +2,8 @@
  * (neira-agent, path in argv[1]) over a real Unix socket and the real clock:
  * ready in the normal case with no call before the socket is usable (L5,
  * H4, P1), mock for a missing binary (L2), clean shutdown leaving no
- * process, fd or file behind (L7), and kill -9 during a call (L8). */
+ * process, fd or file behind (L7), kill -9 during a call (L8), and every
+ * one of many starts ending ready (P2). */
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -179,6 +180,35 @@ static void test_L8_kill9_during_sleep_call(void **state)
 	waitpid(killer, NULL, 0);
 }
 
+/* P2: with a healthy agent every start ends ready — no spurious mock. The
+ * count is bounded so the test stays quick; the benchmark does 200. */
+static void test_P2_every_start_ready(void **state)
+{
+	fx *x = *state;
+	int runs = getenv("NEIRA_UNDER_VALGRIND") ? 5 : 30, ready = 0;
+	double worst = 0;
+	rpc_global_init();
+	int fds0 = count_fds();
+	for (int i = 0; i < runs; i++) {
+		sup *s = NULL;
+		assert_int_equal(sup_new(&x->cfg, NULL, &s, NULL), 0);
+		sup_init(s);
+		if (sup_is_ready(s))
+			ready++;
+		else
+			print_error("start %d ended in mock: %s\n", i, sup_reason(s) ? sup_reason(s) : "?");
+		if (sup_init_ms(s) > worst)
+			worst = sup_init_ms(s);
+		assert_int_equal(sup_stop(s, NULL, NULL, NULL), 0);
+		sup_free(s);
+	}
+	print_message("P2: %d/%d starts ready, slowest init %.1f ms\n", ready, runs, worst);
+	assert_int_equal(ready, runs);
+	assert_int_equal(count_fds(), fds0); /* nothing accumulates across starts */
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	rpc_global_shutdown();
+}
+
 int main(int argc, char **argv)
 {
 	agent = argc > 1 ? argv[1] : getenv("NEIRA_AGENT");
@@ -189,6 +219,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_L2_missing_binary_is_mock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_L7_clean_shutdown_nothing_left, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_L8_kill9_during_sleep_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_P2_every_start_ready, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
