@@ -370,8 +370,8 @@ static int parse_calls(const json_t *obj, fa_script *s, char *err, size_t errlen
 
 #define TOP_KEYS                                                                                   \
 	"bind_delay_ms, marker, marker_delay_ms, marker_split_gap_ms, stdout_noise, near_misses, "     \
-	"huge_line_bytes, stderr_lines, bind, leave_socket, exit, methods, health, calls, sigterm, "   \
-	"shutdown_delay_ms, exit_code_on_term"
+	"huge_line_bytes, stderr_lines, bind, leave_socket, serve_from_child, exit, methods, health, "  \
+	"calls, sigterm, shutdown_delay_ms, exit_code_on_term"
 
 int fa_script_parse(const json_t *obj, fa_script *s, char *err, size_t errlen)
 {
@@ -410,6 +410,8 @@ int fa_script_parse(const json_t *obj, fa_script *s, char *err, size_t errlen)
 			s->bind = (fa_bind)e;
 		} else if (strcmp(key, "leave_socket") == 0) {
 			rc = get_bool(v, key, &s->leave_socket, err, errlen);
+		} else if (strcmp(key, "serve_from_child") == 0) {
+			rc = get_bool(v, key, &s->serve_from_child, err, errlen);
 		} else if (strcmp(key, "exit") == 0) {
 			rc = parse_exit(v, s, err, errlen);
 		} else if (strcmp(key, "methods") == 0) {

@@ -67,6 +67,8 @@ typedef struct fa_script {
 	size_t n_stderr_lines;
 	fa_bind bind;
 	bool leave_socket;   /* on a SIGTERM stop, leave the socket file behind */
+	bool serve_from_child; /* fork first: a child serves, this process only relays
+				* signals (a launcher; S4 peer check sees another pid) */
 	struct {
 		fa_exit_when when;
 		int64_t after_ms;

@@ -17,7 +17,9 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +67,47 @@ static fa_agent agent; /* the process's one agent; its handlers reach it through
 static _Thread_local long fa_cur_health_call;
 
 /* ---- time: the one place that reads the clock ---------------------------- */
+
+/* serve_from_child: fork before anything else (no grpc yet, so no fork
+ * hazards). Returns 0 in the child, which goes on as the agent; the parent
+ * relays stop signals to it and exits as it does. */
+static int fa_launcher(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &set, NULL); /* the child inherits it */
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		return 0;
+	ag_log(AG_LOG_INFO, "step: launcher, serving from forked child pid %d", (int)pid);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
+		/* without a pidfd (valgrind), look at the child every 50 ms */
+		int n = poll(p, pfd >= 0 ? 2 : 1, pfd >= 0 ? -1 : 50);
+		if (n < 0 && errno != EINTR)
+			break;
+		struct signalfd_siginfo si;
+		if (n > 0 && (p[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			ag_log(AG_LOG_INFO, "step: launcher relays signal %d to pid %d", (int)si.ssi_signo, (int)pid);
+			kill(pid, (int)si.ssi_signo);
+		}
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			ag_log(AG_LOG_INFO, "step: launcher's child ended, launcher exits too");
+			_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		}
+	}
+	_exit(1);
+}
 
 static int64_t fa_now_ms(void)
 {
@@ -530,6 +573,9 @@ static void usage(FILE *f)
 		"  bind WORD                normal | none | other_path | stale_file | impostor_silent |\n"
 		"                           impostor_garbage\n"
 		"  leave_socket BOOL        on a SIGTERM stop, leave the socket file behind\n"
+		"  serve_from_child BOOL    fork first; the child does everything else while this\n"
+		"                           process only relays stop signals (a launcher: the\n"
+		"                           socket's peer pid is not the supervisor's child, S4)\n"
 		"  exit {when, after_ms, code | signal}\n"
 		"                           when: before_bind | after_bind | after_ready (after_ms after\n"
 		"                           that step) | after_ms (after_ms after start); code N or\n"
@@ -694,6 +740,12 @@ int main(int argc, char **argv)
 		snprintf(a->path, sizeof(a->path), "%s", socket_opt);
 	} else if (ag_socket_path(a->path, sizeof(a->path)) < 0) {
 		ag_log(AG_LOG_ERROR, "socket path from NEIRA_SOCKET_PATH/TMPDIR is too long");
+		free(summary);
+		fa_script_destroy(&a->sc);
+		return 1;
+	}
+	if (a->sc.serve_from_child && fa_launcher() < 0) {
+		ag_log(AG_LOG_ERROR, "fork: %s", strerror(errno));
 		free(summary);
 		fa_script_destroy(&a->sc);
 		return 1;
