@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -55,3 +56,38 @@ void hx_print_timeline(const json_t *result, FILE *out);
 
 /* Monotonic milliseconds (the one place that reads CLOCK_MONOTONIC). */
 double hx_now_ms(void);
+
+/* ---- fault plans, sweep, chaos (hx_faults.c) ---------------------------- */
+
+/* Validate a scenario's raw `faults:` list (JSON from the YAML) and return
+ * the normalised plan in *norm (new reference): each entry {point, kind
+ * code|posix, side, mode, nth?, probability?, seed, errno (number|null),
+ * errno_name, when ({after_event}|null)}. On error: -EINVAL, msg, the index
+ * of the bad entry and the offending key (or NULL). */
+int hx_faults_normalise(const json_t *raw, json_t **norm, char *msg, size_t msglen, int *bad_index,
+			const char **bad_key);
+
+/* A plan being applied to one run. */
+typedef struct hx_faults {
+	json_t *pending;     /* entries with `when`, not yet started */
+	char ctrl_dir[700];  /* libfiu remote-control FIFOs for the agent, or "" */
+	pid_t agent_pid;     /* from the last spawn event */
+	int agent_ctrl_rc, agent_ctrl_failures;
+} hx_faults;
+
+/* Turn the plan into neira-host's environment: appends "K=V" strings
+ * (malloc'd) to *envp at *n_env (room for 8 is needed), and if the agent
+ * must go through neira-fault-exec, sets *host_agent (malloc'd) to it —
+ * the real agent is passed in the environment. Returns 0 or -errno. */
+int hx_faults_setup(hx_faults *fx, const json_t *faults, const char *dir, const char *agent_path,
+		    char ***envp, size_t *n_env, char **host_agent, char *err, size_t errlen);
+/* Called for every event from neira-host: starts faults whose `when` is this
+ * event (a drive command through send(), ownership of cmd passed; or the
+ * agent's FIFO). */
+void hx_faults_on_event(hx_faults *fx, const json_t *ev, int (*send)(void *ud, json_t *cmd), void *ud);
+/* Release the plan state and remove the FIFO dir. */
+void hx_faults_cleanup(hx_faults *fx);
+
+/* `neira-harness sweep …` and `neira-harness chaos …` (argv after the
+ * command word). Exit status: 0 no violation, 1 violations, 2 usage. */
+int hx_faults_main(const char *cmd, int argc, char **argv, const char *dir, const hx_paths *paths);

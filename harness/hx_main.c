@@ -38,6 +38,10 @@ static void usage(FILE *f)
 		"  run NAME...|--all|--clause ID [-j N] [--verbose] [--results DIR]\n"
 		"                                     run scenarios; exit 0 only if all pass\n"
 		"  explain NAME                       run one scenario and print its timeline\n"
+		"  sweep NAME [--points GLOB] [--max-nth K]   fail each in-code fault point on its\n"
+		"                                     1st..Kth call; table point x n -> outcome\n"
+		"  chaos --seed S --runs N [--time-budget SEC] [--out DIR]\n"
+		"                                     random fake agents x random fault plans\n"
 		"  report [--out DIR] [--from RESULTS_DIR] [--testlog FILE] [--meta K=V]... [-j N]\n"
 		"                                     the conformance report by SPEC clause:\n"
 		"                                     runs every scenario (or reads an earlier\n"
@@ -431,6 +435,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[i++];
+	if (!strcmp(cmd, "sweep") || !strcmp(cmd, "chaos")) /* fault injection: hx_faults.c */
+		return hx_faults_main(cmd, argc - i, argv + i, dir, &paths);
 	const char *clause = NULL, *results = NULL;
 	hx_report_opts ropts = { 0 };
 	const char **meta = calloc((size_t)argc, sizeof(char *));

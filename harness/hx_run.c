@@ -46,7 +46,10 @@ typedef struct host {
 	int next_id;
 	FILE *log;
 	bool verbose;
+	hx_faults *fx;      /* the fault plan of this run (hx_faults.c) */
 } host;
+
+static int send_cmd(void *ud, json_t *cmd);
 
 static int close_fd(int *fd)
 {
@@ -86,6 +89,8 @@ static void take_line(host *h, char *line)
 	json_object_set_new(j, "rx_ms", json_real(rx));
 	json_array_append(json_object_get(j, "event") ? h->events : h->replies, j);
 	json_array_append_new(h->timeline, j);
+	if (h->fx && json_object_get(j, "event"))
+		hx_faults_on_event(h->fx, j, send_cmd, h); /* faults with `when: {after_event}` */
 }
 
 static void drain(host *h, int fd, char **buf, size_t *len, bool *eof, bool is_err)
@@ -194,17 +199,17 @@ static json_t *find_reply(host *h, int id)
 	return NULL;
 }
 
-/* Send one command (ownership of cmd taken), wait for its reply. Returns
- * the reply (borrowed from h->replies) or NULL; *rc says why. */
-static json_t *command(host *h, json_t *cmd, double deadline, int *rc)
+/* Write one command line (ownership of cmd taken; an "id" is added).
+ * Returns the id, or a negative errno. */
+static int send_cmd(void *ud, json_t *cmd)
 {
+	host *h = ud;
 	int id = ++h->next_id;
 	json_object_set_new(cmd, "id", json_integer(id));
 	char *s = json_dumps(cmd, JSON_COMPACT);
 	json_decref(cmd);
-	*rc = -ENOMEM;
 	if (!s)
-		return NULL;
+		return -ENOMEM;
 	if (h->verbose && h->log)
 		fprintf(h->log, "    > %s\n", s);
 	size_t len = strlen(s);
@@ -215,13 +220,25 @@ static json_t *command(host *h, json_t *cmd, double deadline, int *rc)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			*rc = -errno;
+			int e = -errno;
 			free(s);
-			return NULL;
+			return e;
 		}
 		off += (size_t)w;
 	}
 	free(s);
+	return id;
+}
+
+/* Send one command (ownership of cmd taken), wait for its reply. Returns
+ * the reply (borrowed from h->replies) or NULL; *rc says why. */
+static json_t *command(host *h, json_t *cmd, double deadline, int *rc)
+{
+	int id = send_cmd(h, cmd);
+	if (id < 0) {
+		*rc = id;
+		return NULL;
+	}
 	*rc = pump(h, deadline, reply_arrived, &id);
 	return find_reply(h, id);
 }
@@ -874,7 +891,7 @@ json_t *hx_run_scenario(const hx_scenario *sc, const hx_paths *paths, bool verbo
 	size_t ne = 0;
 	while (environ[ne])
 		ne++;
-	char **envp = calloc(ne + 3, sizeof(char *));
+	char **envp = calloc(ne + 3 + 8, sizeof(char *)); /* + 8: the fault plan's */
 	size_t ec = 0;
 	for (size_t i = 0; i < ne; i++)
 		if (strncmp(environ[i], "NEIRA_FAKE_", 11))
@@ -892,6 +909,14 @@ json_t *hx_run_scenario(const hx_scenario *sc, const hx_paths *paths, bool verbo
 		if (preset)
 			envp[ec++] = xstrdup_printf("NEIRA_FAKE_PRESET=%s%s", preset, "");
 	}
+	hx_faults fx = { 0 };
+	char *wrapped = NULL;
+	if (!errbuf[0] && hx_faults_setup(&fx, json_object_get(doc, "faults"), dir, argv[2], &envp, &ec, &wrapped,
+					  errbuf, sizeof(errbuf)) == 0 && wrapped) {
+		free(argv[2]); /* the agent runs through neira-fault-exec */
+		argv[2] = wrapped;
+	}
+	h.fx = &fx;
 	envp[ec] = NULL;
 
 	if (json_is_true(json_object_get(json_object_get(doc, "setup"), "stale_socket"))) {
@@ -1139,6 +1164,7 @@ checks:;
 	close_fd(&h.err_fd);
 	close_fd(&h.pidfd);
 	rm_rf(dir);
+	hx_faults_cleanup(&fx);
 	{
 		int after = count_fds(getpid());
 		char m[128];

@@ -662,6 +662,36 @@ static int parse_expect(pctx *c, struct fy_node *root, json_t *doc)
 	return 0;
 }
 
+/* faults: a list of fault plans, checked and normalised by hx_faults.c. */
+static int parse_faults(pctx *c, struct fy_node *f, json_t *doc)
+{
+	int rc = 0;
+	if (!f || fy_node_is_null(f)) {
+		json_object_set_new(doc, "faults", json_array());
+		return 0;
+	}
+	if (!fy_node_is_sequence(f))
+		return perr(c, f, "faults", "must be a list of {point, side, mode, nth, probability, seed, errno, when}");
+	json_t *raw = to_json(c, f, "faults", &rc), *norm = NULL;
+	if (!raw)
+		return rc;
+	char msg[2600];
+	int idx;
+	const char *key;
+	rc = hx_faults_normalise(raw, &norm, msg, sizeof(msg), &idx, &key);
+	if (rc < 0) {
+		struct fy_node *item = fy_node_sequence_get_by_index(f, idx < 0 ? 0 : idx);
+		struct fy_node *at = item && key && fy_node_is_mapping(item) ? get(item, key) : NULL;
+		char field[80];
+		snprintf(field, sizeof(field), "faults[%d]%s%s", idx, key ? "." : "", key ? key : "");
+		json_decref(raw);
+		return perr(c, at ? at : item ? item : f, field, "%s", msg);
+	}
+	json_decref(raw);
+	json_object_set_new(doc, "faults", norm);
+	return 0;
+}
+
 static int parse_root(pctx *c, struct fy_node *root, json_t *doc)
 {
 	static const char *const keys[] = { "name", "description", "clauses", "agent", "config",
@@ -685,11 +715,8 @@ static int parse_root(pctx *c, struct fy_node *root, json_t *doc)
 			return perr(c, get(root, "name"), "name", "'%s': use letters, digits, - and _", name);
 	if (!*name)
 		return perr(c, get(root, "name"), "name", "empty");
-	struct fy_node *f = get(root, "faults");
-	if (f && !fy_node_is_null(f) &&
-	    (!fy_node_is_sequence(f) || fy_node_sequence_item_count(f) != 0))
-		return perr(c, f, "faults", "faults not supported yet (the fault plan must be [])");
-	json_object_set_new(doc, "faults", json_array());
+	if ((rc = parse_faults(c, get(root, "faults"), doc)) < 0)
+		return rc;
 	json_t *setup = json_object();
 	json_object_set_new(doc, "setup", setup);
 	struct fy_node *s = get(root, "setup");

@@ -57,7 +57,13 @@ static void test_good(void **state)
 static const struct bad_case {
 	const char *from, *to, *want, *line;
 } bad_cases[] = {
-	{ "faults: []", "faults: [{kill: x}]", "faults not supported yet", "good.yaml:6:" },
+	{ "faults: []", "faults: [{kill: x}]", "unknown key 'kill'", "good.yaml:6:" },
+	{ "faults: []", "faults: [{point: supervisor/nope}]", "faults[0].point", "good.yaml:6:" },
+	{ "faults: []", "faults: [{point: supervisor/spawn/fork, mode: nth}]", "faults[0].nth", "good.yaml:6:" },
+	{ "faults: []", "faults: [{point: supervisor/spawn/fork, side: agent}]", "faults[0].side", "good.yaml:6:" },
+	{ "faults: []", "faults:\n  - {point: posix/io/net/connect, side: agent, mode: nth, nth: 2}",
+	  "faults[0].mode", "good.yaml:7:" },
+	{ "faults: []", "faults: [{point: supervisor/spawn/pipe, errno: EWHAT}]", "faults[0].errno", "good.yaml:6:" },
 	{ "clauses: [H1, L4]", "clauses: [H1, Z9]", "field clauses", "good.yaml:3:" },
 	{ "mode: mock", "mode: maybe", "field expect.mode", "good.yaml:14:" },
 	{ "kind: fake", "kind: robot", "field agent.kind", "good.yaml:4:" },
@@ -100,6 +106,32 @@ static void test_bad(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/* A fault plan is normalised: defaults filled, errno names resolved. */
+static void test_faults(void **state)
+{
+	(void)state;
+	char text[4096], err[512] = "";
+	const char *p = strstr(GOOD, "faults: []");
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(p - GOOD), GOOD,
+		 "faults: [{point: supervisor/spawn/pipe, mode: nth, nth: 2, errno: EMFILE},"
+		 " {point: posix/io/net/listen, side: agent, when: {after_event: ready}}]",
+		 p + strlen("faults: []"));
+	hx_scenario *sc = NULL;
+	assert_int_equal(hx_scenario_parse("good.yaml", text, strlen(text), &sc, err, sizeof(err)), 0);
+	json_t *f = json_object_get(sc->doc, "faults");
+	assert_int_equal(json_array_size(f), 2);
+	json_t *a = json_array_get(f, 0), *b = json_array_get(f, 1);
+	assert_string_equal(json_string_value(json_object_get(a, "kind")), "code");
+	assert_string_equal(json_string_value(json_object_get(a, "side")), "supervisor");
+	assert_int_equal(json_integer_value(json_object_get(a, "errno")), 24);
+	assert_int_equal(json_integer_value(json_object_get(a, "nth")), 2);
+	assert_string_equal(json_string_value(json_object_get(b, "kind")), "posix");
+	assert_string_equal(json_string_value(json_object_get(b, "mode")), "always");
+	assert_true(json_is_null(json_object_get(b, "errno"))); /* libfiu picks one */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(b, "when"), "after_event")), "ready");
+	hx_scenario_free(sc);
+}
+
 static void test_no_expectations(void **state)
 {
 	(void)state;
@@ -116,6 +148,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_no_expectations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

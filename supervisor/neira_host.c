@@ -23,6 +23,13 @@
  *        that happened before the command counts once).
  *   {"cmd":"snapshot"} → {"reply":"snapshot","mode","reason","state","breaker",
  *        "child_pid","fds":<entries of /proc/self/fd>,"metrics":{…},"error"}
+ *   {"cmd":"fault","enable":{"point":NAME,"mode":…,"nth":…,"errno":…}}
+ *   {"cmd":"fault","disable":NAME}
+ *      → {"reply":"fault","ok":true,"point":NAME}, after an event
+ *        {"event":"fault","action":"enable"|"disable","point":NAME}; turns a
+ *        fault point on or off mid-run (faults/flt.h; only in a build with
+ *        fault injection, else an error reply). At start, env NEIRA_FAULTS
+ *        (a JSON array of the same entries) is applied before anything runs.
  *   {"cmd":"stop"} → L7 stop → {"reply":"stop","exit_code","signal","elapsed_ms"}
  *        and the process exits 0.
  *   EOF on stdin = stop and exit 0. A malformed line →
@@ -39,6 +46,9 @@
 #include <unistd.h>
 
 #include "neira_config.h"
+#ifdef NEIRA_FAULTS_ENABLED
+#include "flt.h"
+#endif
 #include "sup.h"
 #include "sup_linebuf.h"
 
@@ -127,6 +137,18 @@ static void on_event(void *ud, const json_t *ev)
 	}
 	if (h->drive)
 		out_json((json_t *)ev);
+#ifdef NEIRA_FAULTS_ENABLED
+	/* NEIRA_FAULTS entries with "after_event" start right at their event,
+	 * inside the supervisor's own step (exact, unlike a drive command,
+	 * which waits until the current command returns) */
+	const char *point;
+	while (name && strcmp(name, "fault") && flt_on_event(name, &point) != 0 && point) {
+		json_t *fe = json_pack("{s:f, s:s, s:s, s:s, s:s}", "t_ms", json_number_value(json_object_get(ev, "t_ms")),
+				       "event", "fault", "action", "enable", "point", point, "after_event", name);
+		on_event(h, fe);
+		json_decref(fe);
+	}
+#endif
 	if (h->events) {
 		char *t = json_dumps(ev, DUMP_FLAGS);
 		if (t) {
@@ -241,6 +263,36 @@ static void drive_stop(host *h, json_t *cmd)
 	h->stop_requested = true;
 }
 
+/* {"cmd":"fault"}: start or end a fault mid-run (when: after_event). */
+static void drive_fault(host *h, json_t *cmd)
+{
+	char msg[300] = "fault: this neira-host was built without fault injection";
+#ifndef NEIRA_FAULTS_ENABLED
+	(void)h;
+#else
+	json_t *en = json_object_get(cmd, "enable");
+	const char *dis = json_string_value(json_object_get(cmd, "disable"));
+	const char *point = en ? json_string_value(json_object_get(en, "point")) : dis;
+	int rc = -EINVAL;
+	if (en)
+		rc = flt_enable_json(en, msg, sizeof(msg));
+	else if (dis)
+		rc = flt_disable(dis);
+	if (rc == 0) {
+		json_t *ev = json_pack("{s:f, s:s, s:s, s:s}", "t_ms", sup_elapsed_ms(h->s), "event", "fault",
+				       "action", en ? "enable" : "disable", "point", point);
+		on_event(h, ev);
+		json_decref(ev);
+		drive_reply(cmd, json_pack("{s:s, s:b, s:s}", "reply", "fault", "ok", 1, "point", point));
+		return;
+	}
+	if (!en)
+		snprintf(msg, sizeof(msg), "fault: give \"enable\": {…} or \"disable\": NAME%s",
+			 dis ? " (that point is not enabled)" : "");
+#endif
+	drive_reply(cmd, json_pack("{s:s, s:s}", "reply", "error", "error", msg));
+}
+
 static void drive_line(void *ud, const char *line, size_t len, bool truncated)
 {
 	host *h = ud;
@@ -314,7 +366,12 @@ static void drive_line(void *ud, const char *line, size_t len, bool truncated)
 		json_object_set_new(r, "fds", json_integer(count_fds()));
 		json_object_set_new(r, "metrics", sup_metrics_json(sup_get_metrics(s)));
 		json_object_set_new(r, "error", sup_last_error(s) ? sup_error_to_json(sup_last_error(s)) : json_null());
+#ifdef NEIRA_FAULTS_ENABLED
+		json_object_set_new(r, "faults", flt_stats_json()); /* counting points: calls, fired */
+#endif
 		drive_reply(cmd, r);
+	} else if (strcmp(c, "fault") == 0) {
+		drive_fault(h, cmd);
 	} else if (strcmp(c, "stop") == 0) {
 		drive_stop(h, cmd);
 	} else {
@@ -332,9 +389,10 @@ static int run_drive(host *h)
 	char buf[8192];
 	while (!h->stop_requested) {
 		/* keep the supervisor's loop running while stdin is idle */
-		int rc = sup_run(h->s, -1, 0);
-		if (rc < 0)
-			break;
+		/* a failing poll (fault point supervisor/loop/poll) must not end
+		 * the session: the read below then simply blocks for the next
+		 * command */
+		(void)sup_run(h->s, -1, 0);
 		ssize_t n = read(0, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -437,6 +495,15 @@ int main(int argc, char **argv)
 		}
 	}
 	h.drive = strcmp(cmd, "drive") == 0;
+#ifdef NEIRA_FAULTS_ENABLED
+	{
+		char ferr[300];
+		if (flt_apply_env(ferr, sizeof(ferr)) < 0) {
+			fprintf(stderr, "neira-host: %s\n", ferr);
+			goto out;
+		}
+	}
+#endif
 	if (sup_new(&cfg, NULL, &h.s, &err) < 0)
 		goto config_error;
 	sup_set_event_cb(h.s, on_event, &h);

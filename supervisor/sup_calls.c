@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fiu-local.h>
+
 #include "agent.pb-c.h"
+#include "flt_points.h"
 #include "sup_internal.h"
 
 static const char *const method_names[SUP_METHOD_COUNT_] = { "health", "process_prompt", "call_custom_function" };
@@ -215,7 +218,7 @@ static int do_call(sup *s, sup_method m, const uint8_t *req, size_t req_len, int
 	for (;;) {
 		rpc_call *call = NULL;
 		int64_t left_ms = (deadline_us - sup__now(s) + 999) / 1000;
-		rc = rpc_call_start(s->client, path, req, req_len, left_ms < 1 ? 1 : left_ms, &call);
+		rc = sup__call_start(s->client, path, req, req_len, left_ms < 1 ? 1 : left_ms, &call);
 		if (rc < 0) {
 			set_status(r, "INTERNAL");
 			sup_error_set(&r->err, "supervisor", -rc, "call %s %s: start: %s", sup_method_name(m), path,
@@ -342,12 +345,14 @@ static int typed_call(sup *s, sup_method m, const char *prompt, const char *name
 
 	uint8_t *buf = NULL;
 	size_t len = 0;
+	bool alloc_fail = false;
+	fiu_do_on(FLT_NAME(SUP_ALLOC_REQUEST), alloc_fail = true);
 	switch (m) {
 	case SUP_METHOD_HEALTH: {
 		Neira__Agent__V1__HealthCheckRequest q = NEIRA__AGENT__V1__HEALTH_CHECK_REQUEST__INIT;
 		q.service = (char *)"python-agent";
 		len = neira__agent__v1__health_check_request__get_packed_size(&q);
-		buf = malloc(len + 1);
+		buf = alloc_fail ? NULL : malloc(len + 1);
 		if (buf)
 			neira__agent__v1__health_check_request__pack(&q, buf);
 		break;
@@ -356,7 +361,7 @@ static int typed_call(sup *s, sup_method m, const char *prompt, const char *name
 		Neira__Agent__V1__ProcessPromptRequest q = NEIRA__AGENT__V1__PROCESS_PROMPT_REQUEST__INIT;
 		q.prompt = (char *)prompt;
 		len = neira__agent__v1__process_prompt_request__get_packed_size(&q);
-		buf = malloc(len + 1);
+		buf = alloc_fail ? NULL : malloc(len + 1);
 		if (buf)
 			neira__agent__v1__process_prompt_request__pack(&q, buf);
 		break;
@@ -366,7 +371,7 @@ static int typed_call(sup *s, sup_method m, const char *prompt, const char *name
 		q.name = (char *)name;
 		q.args_json = (char *)args_json;
 		len = neira__agent__v1__call_custom_function_request__get_packed_size(&q);
-		buf = malloc(len + 1);
+		buf = alloc_fail ? NULL : malloc(len + 1);
 		if (buf)
 			neira__agent__v1__call_custom_function_request__pack(&q, buf);
 		break;

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <time.h>
 
+#include <fiu-local.h>
+
+#include "flt_points.h"
 #include "sup.h"
 
 int64_t sup_clock_now_us(void *ud)
@@ -16,6 +19,7 @@ int64_t sup_clock_now_us(void *ud)
 int sup_clock_poll(void *ud, struct pollfd *fds, nfds_t n, int timeout_ms)
 {
 	(void)ud;
+	fiu_return_on(FLT_NAME(SUP_LOOP_POLL), -FLT_ERRNO(SUP_LOOP_POLL));
 	int rc = poll(fds, n, timeout_ms);
 	return rc < 0 ? -errno : rc;
 }

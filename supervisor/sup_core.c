@@ -15,7 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fiu-local.h>
+
 #include "agent.pb-c.h"
+#include "flt_points.h"
 #include "sup_internal.h"
 
 extern char **environ;
@@ -267,6 +270,18 @@ static void line_cb_err(void *ud, const char *line, size_t len, bool truncated)
 	on_line(ud, 1, line, len, truncated);
 }
 
+/* read(2) of a child pipe behind its fault points: an error (EINTR by
+ * default) or a 1-byte short count. */
+static ssize_t output_read(int fd, char *buf, size_t n)
+{
+	fiu_do_on(FLT_NAME(SUP_OUTPUT_READ), {
+		errno = FLT_ERRNO(SUP_OUTPUT_READ);
+		return -1;
+	});
+	fiu_do_on(FLT_NAME(SUP_OUTPUT_SHORT_READ), n = 1);
+	return read(fd, buf, n);
+}
+
 /* Read what is there; at EOF deliver the partial line and close. */
 static void drain_fd(sup *s, int stream)
 {
@@ -274,7 +289,7 @@ static void drain_fd(sup *s, int stream)
 	sup_line_cb cb = stream == 0 ? line_cb_out : line_cb_err;
 	char buf[4096];
 	while (*fd >= 0) {
-		ssize_t n = read(*fd, buf, sizeof(buf));
+		ssize_t n = output_read(*fd, buf, sizeof(buf));
 		if (n > 0) {
 			sup_linebuf_feed(&s->lb[stream], buf, (size_t)n, cb, s);
 			continue;
@@ -376,17 +391,35 @@ static void check_reap(sup *s)
 
 /* ---- socket readiness (L5, S4) -------------------------------------------- */
 
+static int probe_socket_fd(void)
+{
+	fiu_do_on(FLT_NAME(SUP_READY_SOCKET), {
+		errno = FLT_ERRNO(SUP_READY_SOCKET);
+		return -1;
+	});
+	return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+}
+
+static int probe_connect(int fd, const struct sockaddr_un *sa)
+{
+	fiu_do_on(FLT_NAME(SUP_READY_CONNECT), {
+		errno = FLT_ERRNO(SUP_READY_CONNECT);
+		return -1;
+	});
+	return connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+}
+
 /* One connect() to the socket: 0 when it accepts, negative errno if not.
  * With check_peer also verifies SO_PEERCRED (S4): -EPERM on a mismatch. */
 static int probe_socket(sup *s, sup_error *perr)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	memcpy(sa.sun_path, s->sock, strlen(s->sock) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = probe_socket_fd();
 	if (fd < 0)
 		return -errno;
 	int rc = 0;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if (probe_connect(fd, &sa) < 0)
 		rc = -errno;
 	if (rc == 0 && s->cfg.check_peer) {
 		struct ucred cr;
@@ -430,6 +463,19 @@ const char *sup__path_for(sup_method m, int casing)
 	return p[m][casing ? 1 : 0];
 }
 
+int sup__client_new(const char *sock, const rpc_client_opts *o, rpc_client **out)
+{
+	fiu_return_on(FLT_NAME(SUP_RPC_CHANNEL), -FLT_ERRNO(SUP_RPC_CHANNEL));
+	return rpc_client_new(sock, o, out);
+}
+
+int sup__call_start(rpc_client *c, const char *path, const uint8_t *req, size_t len, int64_t deadline_ms,
+		    rpc_call **out)
+{
+	fiu_return_on(FLT_NAME(SUP_RPC_CALL_START), -FLT_ERRNO(SUP_RPC_CALL_START));
+	return rpc_call_start(c, path, req, len, deadline_ms, out);
+}
+
 static void health_result(sup *s, bool ok, const char *status, json_t *healthy, const char *message,
 			  const char *version)
 {
@@ -463,7 +509,7 @@ static int start_health_call(sup *s, const char *path)
 	if (left_ms < 1)
 		left_ms = 1;
 	s->hc_path = path;
-	return rpc_call_start(s->hc_client, path, buf, n, left_ms, &s->hc_call);
+	return sup__call_start(s->hc_client, path, buf, n, left_ms, &s->hc_call);
 }
 
 static void start_attempt(sup *s)
@@ -496,7 +542,7 @@ static void start_attempt(sup *s)
 	/* H3: an attempt's connection may not outlive the attempt, or a peer
 	 * that accepts and never answers leaves grpc's socket open for 20 s */
 	o.connect_timeout_ms = (int)s->cfg.health_deadline_ms;
-	rc = rpc_client_new(s->sock, &o, &s->hc_client);
+	rc = sup__client_new(s->sock, &o, &s->hc_client);
 	if (rc == 0)
 		rc = start_health_call(s, sup__path_for(SUP_METHOD_HEALTH, s->casing[SUP_METHOD_HEALTH]));
 	if (rc < 0) {
@@ -562,8 +608,11 @@ static void go_ready(sup *s)
 	}
 	rpc_client_opts o = RPC_CLIENT_OPTS_INIT;
 	o.reconnect_backoff_ms = 20;
-	if (!s->client && rpc_client_new(s->sock, &o, &s->client) < 0) {
-		sup_error_set(&s->err, "supervisor", ENOMEM, "create client for %s: out of memory", s->sock);
+	int rc = s->client ? 0 : sup__client_new(s->sock, &o, &s->client);
+	if (rc < 0) {
+		sup_error_set(&s->err, "supervisor", -rc, "create client for %s: %s (%s)", s->sock,
+			      sup_errno_name(-rc), strerror(-rc));
+		sup_error_ctx(&s->err, "socket", "%s", s->sock);
 		go_mock(s, "spawn_failed");
 		return;
 	}
@@ -696,8 +745,13 @@ int sup__loop_once(sup *s, int64_t deadline_us, int extra_fd, bool *extra_ready,
 		timeout = left <= 0 ? 0 : (int)((left + 999) / 1000);
 	}
 	int rc = s->env.poll(s->env.ud, p, n, timeout);
-	if (rc < 0 && rc != -EINTR)
+	if (rc < 0 && rc != -EINTR) {
+		/* still notice a child that is gone: L7's wait for the reap
+		 * loops on this function and must end even if poll keeps failing */
+		if (s->child_alive)
+			check_reap(s);
 		return rc;
+	}
 	if (rc > 0) {
 		if (i_out >= 0 && p[i_out].revents)
 			drain_fd(s, 0);
@@ -731,6 +785,7 @@ static int build_envp(sup *s)
 	for (char **e = environ; e && *e; e++)
 		n++;
 	free_envp(s);
+	fiu_return_on(FLT_NAME(SUP_ALLOC_ENVP), -FLT_ERRNO(SUP_ALLOC_ENVP));
 	s->envp = calloc(n + 4, sizeof(char *));
 	if (!s->envp)
 		return -ENOMEM;
@@ -878,8 +933,11 @@ static void start_agent(sup *s)
 			s->cfg.ready_timeout_ms * 1000, now);
 	s->next_connect_us = now;
 	while (s->state == SUP_STATE_STARTING || s->state == SUP_STATE_HEALTH_CHECK) {
-		if (sup__loop_once(s, -1, -1, NULL, NULL, NULL) < 0) {
-			sup_error_set(&s->err, "supervisor", errno, "event loop: poll failed");
+		int lrc = sup__loop_once(s, -1, -1, NULL, NULL, NULL);
+		if (lrc < 0) {
+			/* the loop's own errno, not whatever errno holds by now */
+			sup_error_set(&s->err, "supervisor", -lrc, "event loop: poll: %s (%s)", sup_errno_name(-lrc),
+				      strerror(-lrc));
 			go_mock(s, "spawn_failed");
 		}
 	}

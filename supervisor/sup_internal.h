@@ -69,3 +69,8 @@ int sup__loop_once(sup *s, int64_t deadline_us, int extra_fd, bool *extra_ready,
 		   bool *call_ready);
 void sup__breaker_event(sup *s, sup_breaker_state from);
 const char *sup__path_for(sup_method m, int casing);
+/* rpc_client_new / rpc_call_start behind their fault points
+ * (supervisor/rpc/channel, supervisor/rpc/call_start). */
+int sup__client_new(const char *sock, const rpc_client_opts *o, rpc_client **out);
+int sup__call_start(rpc_client *c, const char *path, const uint8_t *req, size_t len, int64_t deadline_ms,
+		    rpc_call **out);

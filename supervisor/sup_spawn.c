@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fiu-local.h>
+
+#include "flt_points.h"
 #include "sup.h"
 
 static void close_pair(int p[2])
@@ -29,10 +32,49 @@ static ssize_t read_retry(int fd, void *buf, size_t n)
 	return r;
 }
 
+/* The real calls behind their fault points (faults/flt_points.h): each
+ * fails like the call itself, -1 with errno. */
+static int spawn_pipe2(int p[2], int flags)
+{
+	fiu_do_on(FLT_NAME(SUP_SPAWN_PIPE), {
+		errno = FLT_ERRNO(SUP_SPAWN_PIPE);
+		return -1;
+	});
+	return pipe2(p, flags);
+}
+
+static int spawn_open_devnull(void)
+{
+	fiu_do_on(FLT_NAME(SUP_SPAWN_OPEN), {
+		errno = FLT_ERRNO(SUP_SPAWN_OPEN);
+		return -1;
+	});
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static pid_t spawn_fork(void)
+{
+	fiu_do_on(FLT_NAME(SUP_SPAWN_FORK), {
+		errno = FLT_ERRNO(SUP_SPAWN_FORK);
+		return -1;
+	});
+	return fork();
+}
+
+static int open_pidfd(pid_t pid)
+{
+	fiu_do_on(FLT_NAME(SUP_CHILD_PIDFD), {
+		errno = FLT_ERRNO(SUP_CHILD_PIDFD);
+		return -1;
+	});
+	return (int)pidfd_open(pid, 0);
+}
+
 /* In the child: only async-signal-safe calls, then exec or _exit — gRPC's
  * threads hold locks we must never touch after fork (no fork handlers). */
 static void __attribute__((noreturn))
-child_exec(const char *path, char *const envp[], int devnull, int out_w, int err_w, int errpipe_w)
+child_exec(const char *path, char *const envp[], int devnull, int out_w, int err_w, int errpipe_w,
+	   int exec_fail)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -42,6 +84,10 @@ child_exec(const char *path, char *const envp[], int devnull, int out_w, int err
 	if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		goto fail;
 	char *const argv[] = { (char *)path, NULL };
+	if (exec_fail) { /* fault point supervisor/spawn/exec, decided before fork */
+		errno = exec_fail;
+		goto fail;
+	}
 	execve(path, argv, envp);
 fail:;
 	int e = errno;
@@ -61,18 +107,23 @@ int sup_spawn_exec(void *ud, const char *path, char *const envp[], sup_child *ch
 	child->pid = 0;
 	child->pidfd = child->out_fd = child->err_fd = -1;
 
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(xp, O_CLOEXEC) < 0)
+	if (spawn_pipe2(outp, O_CLOEXEC) < 0 || spawn_pipe2(errp, O_CLOEXEC) < 0 ||
+	    spawn_pipe2(xp, O_CLOEXEC) < 0)
 		goto fail_errno;
 	what = "open /dev/null";
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	devnull = spawn_open_devnull();
 	if (devnull < 0)
 		goto fail_errno;
+	/* the exec point is evaluated here: nothing but async-signal-safe
+	 * calls may run in the child of a threaded process */
+	int exec_fail = 0;
+	fiu_do_on(FLT_NAME(SUP_SPAWN_EXEC), exec_fail = FLT_ERRNO(SUP_SPAWN_EXEC));
 	what = "fork";
-	pid_t pid = fork();
+	pid_t pid = spawn_fork();
 	if (pid < 0)
 		goto fail_errno;
 	if (pid == 0)
-		child_exec(path, envp, devnull, outp[1], errp[1], xp[1]);
+		child_exec(path, envp, devnull, outp[1], errp[1], xp[1], exec_fail);
 
 	close(outp[1]);
 	close(errp[1]);
@@ -98,7 +149,7 @@ int sup_spawn_exec(void *ud, const char *path, char *const envp[], sup_child *ch
 	fcntl(outp[0], F_SETFL, O_NONBLOCK);
 	fcntl(errp[0], F_SETFL, O_NONBLOCK);
 	child->pid = pid;
-	child->pidfd = (int)pidfd_open(pid, 0); /* -1: loop falls back to a reap tick */
+	child->pidfd = open_pidfd(pid); /* -1: loop falls back to a reap tick */
 	child->out_fd = outp[0];
 	child->err_fd = errp[0];
 	return 0;

@@ -1,0 +1,232 @@
+/* flt_runtime: fault plans → libfiu. nth and seeded probability use
+ * fiu_enable_external with our own per-point state: libfiu's
+ * fiu_enable_random draws from an unseeded PRNG, and it has no "fail only
+ * the Nth call" mode. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fiu-control.h>
+#include <fiu.h>
+
+#include "flt.h"
+
+#define FLT_MAX_EXTERNAL 64
+
+typedef struct ext_state {
+	char name[128];
+	int mode;        /* 0 nth, 1 probability */
+	long nth;
+	double p;
+	uint64_t rng;
+	long calls;      /* evaluations of the point */
+	long fired;
+} ext_state;
+
+static ext_state ext[FLT_MAX_EXTERNAL];
+static json_t *pending; /* plan entries with "after_event", not started yet */
+static unsigned n_ext;
+static bool inited;
+
+int flt_point_find(const char *name)
+{
+	for (int i = 0; i < FLT_POINT_COUNT_; i++)
+		if (name && strcmp(name, flt_point_name((flt_point)i)) == 0)
+			return i;
+	return -1;
+}
+
+static ext_state *ext_find(const char *name)
+{
+	for (unsigned i = 0; i < n_ext; i++)
+		if (strcmp(ext[i].name, name) == 0)
+			return &ext[i];
+	return NULL;
+}
+
+/* splitmix64: small, seedable, good enough to pick failures */
+static uint64_t next_rand(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* libfiu calls this each time an external point is evaluated. Points are
+ * evaluated on the supervisor's own thread, but grpc threads may reach
+ * posix points: the counters are updated atomically. */
+static int external_cb(const char *name, int *failnum, void **failinfo, unsigned int *flags)
+{
+	(void)failnum;
+	(void)failinfo;
+	(void)flags;
+	ext_state *st = ext_find(name);
+	if (!st)
+		return 0;
+	long n = __atomic_add_fetch(&st->calls, 1, __ATOMIC_SEQ_CST);
+	bool fail;
+	if (st->mode == 0) {
+		fail = n == st->nth;
+	} else {
+		uint64_t r = next_rand(&st->rng);
+		fail = (double)(r >> 11) / 9007199254740992.0 < st->p;
+	}
+	if (fail)
+		__atomic_add_fetch(&st->fired, 1, __ATOMIC_SEQ_CST);
+	return fail;
+}
+
+long flt_calls(const char *name)
+{
+	ext_state *st = name ? ext_find(name) : NULL;
+	return st ? __atomic_load_n(&st->calls, __ATOMIC_SEQ_CST) : -1;
+}
+
+json_t *flt_stats_json(void)
+{
+	json_t *o = json_object();
+	for (unsigned i = 0; i < n_ext; i++)
+		json_object_set_new(o, ext[i].name,
+				    json_pack("{s:I, s:I}", "calls", (json_int_t)__atomic_load_n(&ext[i].calls, __ATOMIC_SEQ_CST),
+					      "fired", (json_int_t)__atomic_load_n(&ext[i].fired, __ATOMIC_SEQ_CST)));
+	return o;
+}
+
+#define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
+
+int flt_enable_json(const json_t *e, char *err, size_t errlen)
+{
+	if (!json_is_object(e))
+		return ERR("fault: an entry must be an object");
+	const char *point = json_string_value(json_object_get(e, "point"));
+	if (!point || !*point || strlen(point) >= sizeof(ext[0].name))
+		return ERR("fault: \"point\" must be a point name");
+	if (strncmp(point, "posix/", 6) && strncmp(point, "libc/", 5) && flt_point_find(point) < 0)
+		return ERR("fault: unknown point \"%s\" (see faults/flt_points.h)", point);
+	const char *mode = json_string_value(json_object_get(e, "mode"));
+	if (!mode)
+		mode = "always";
+	json_t *ej = json_object_get(e, "errno");
+	int en = 0;
+	if (json_is_integer(ej))
+		en = (int)json_integer_value(ej);
+	else if (json_is_string(ej))
+		en = flt_errno_from_name(json_string_value(ej));
+	else if (ej && !json_is_null(ej))
+		return ERR("fault %s: \"errno\" must be a number or a name", point);
+	if (en == 0) {
+		int id = flt_point_find(point);
+		en = id >= 0 ? flt_point_errno((flt_point)id) : 0;
+	}
+	/* failinfo carries the errno; NULL lets a posix point pick one */
+	void *info = en ? (void *)(intptr_t)en : NULL;
+	if (!inited) {
+		fiu_init(0);
+		inited = true;
+	}
+	int rc;
+	if (!strcmp(mode, "always")) {
+		rc = fiu_enable(point, 1, info, 0);
+	} else if (!strcmp(mode, "once")) {
+		rc = fiu_enable(point, 1, info, FIU_ONETIME);
+	} else if (!strcmp(mode, "nth") || !strcmp(mode, "probability")) {
+		bool nth = !strcmp(mode, "nth");
+		json_t *nj = json_object_get(e, "nth"), *pj = json_object_get(e, "probability");
+		if (nth && (!json_is_integer(nj) || json_integer_value(nj) < 1))
+			return ERR("fault %s: mode nth needs \"nth\" >= 1", point);
+		if (!nth && (!json_is_number(pj) || json_number_value(pj) < 0 || json_number_value(pj) > 1))
+			return ERR("fault %s: mode probability needs \"probability\" in 0..1", point);
+		ext_state *st = ext_find(point);
+		if (!st) {
+			if (n_ext >= FLT_MAX_EXTERNAL)
+				return ERR("fault %s: too many counting points", point);
+			st = &ext[n_ext++];
+			snprintf(st->name, sizeof(st->name), "%s", point);
+		}
+		st->mode = nth ? 0 : 1;
+		st->nth = nth ? (long)json_integer_value(nj) : 0;
+		st->p = nth ? 0 : json_number_value(pj);
+		st->rng = (uint64_t)json_integer_value(json_object_get(e, "seed")) ^ 0x6e656972615f666cULL;
+		__atomic_store_n(&st->calls, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&st->fired, 0, __ATOMIC_SEQ_CST);
+		rc = fiu_enable_external(point, 1, info, 0, external_cb);
+	} else {
+		return ERR("fault %s: mode \"%s\" is not always, once, nth or probability", point, mode);
+	}
+	if (rc < 0)
+		return ERR("fault %s: fiu_enable failed (%d)", point, rc);
+	return 0;
+}
+
+int flt_disable(const char *name)
+{
+	if (!name || !*name)
+		return -EINVAL;
+	if (!inited)
+		return -ENOENT;
+	return fiu_disable(name) < 0 ? -ENOENT : 0;
+}
+
+int flt_apply_env(char *err, size_t errlen)
+{
+	const char *plan = getenv("NEIRA_FAULTS");
+	if (!plan || !*plan)
+		return 0;
+	json_error_t je;
+	json_t *a = json_loads(plan, 0, &je);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return ERR("NEIRA_FAULTS: not a JSON array: %s", a ? "wrong type" : je.text);
+	}
+	size_t i;
+	json_t *e;
+	int n = 0;
+	json_array_foreach(a, i, e) {
+		json_t *ae = json_object_get(e, "after_event");
+		if (ae && !json_is_string(ae)) {
+			json_decref(a);
+			return ERR("NEIRA_FAULTS[%zu]: \"after_event\" must be an event name", i);
+		}
+		if (ae) { /* started by flt_on_event, at that event */
+			if (!pending)
+				pending = json_array();
+			json_array_append(pending, e);
+			n++;
+			continue;
+		}
+		int rc = flt_enable_json(e, err, errlen);
+		if (rc < 0) {
+			json_decref(a);
+			return rc;
+		}
+		n++;
+	}
+	json_decref(a);
+	return n;
+}
+
+int flt_on_event(const char *event, const char **started)
+{
+	*started = NULL;
+	if (!pending || !event)
+		return 0;
+	for (size_t i = 0; i < json_array_size(pending); i++) {
+		json_t *e = json_array_get(pending, i);
+		if (strcmp(json_string_value(json_object_get(e, "after_event")), event))
+			continue;
+		char err[256];
+		int rc = flt_enable_json(e, err, sizeof(err));
+		/* the name must outlive the entry: it is a point of the plan,
+		 * and the external state keeps a copy */
+		ext_state *st = ext_find(json_string_value(json_object_get(e, "point")));
+		static char name[128];
+		snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(e, "point")));
+		*started = st ? st->name : name;
+		json_array_remove(pending, i);
+		return rc < 0 ? rc : 1;
+	}
+	return 0;
+}
