@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -812,9 +813,80 @@ static const char *sig_name(int s)
 	return n ? n : "?";
 }
 
+/* "{dir}" in every string of v (in place), so that expectations can name
+ * paths inside the scenario's private temp dir. */
+static void subst_dir_all(json_t *v, const char *dir)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, x) {
+			if (json_is_string(x) && strstr(json_string_value(x), "{dir}")) {
+				char *s = subst_dir(json_string_value(x), dir);
+				json_object_set_new(v, k, json_string(s ? s : ""));
+				free(s);
+			} else {
+				subst_dir_all(x, dir);
+			}
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			if (json_is_string(x) && strstr(json_string_value(x), "{dir}")) {
+				char *s = subst_dir(json_string_value(x), dir);
+				json_array_set_new(v, i, json_string(s ? s : ""));
+				free(s);
+			} else {
+				subst_dir_all(x, dir);
+			}
+		}
+	}
+}
+
+/* L1: lay out <dir>/agents/linux-<arch>/neira-agent (a symlink to the
+ * reference agent) from the harness's own reading of this machine — an
+ * oracle independent of the supervisor's sup_path_agent(). */
+static int make_agents_dir(const char *dir, const char *ref_agent, char *agents, size_t len)
+{
+	struct utsname u;
+	if (uname(&u) < 0)
+		return -errno;
+	const char *arch = !strcmp(u.machine, "x86_64")	 ? "x64"
+			   : !strcmp(u.machine, "aarch64") ? "arm64"
+			   : !strcmp(u.machine, "i686")	 ? "ia32"
+							 : u.machine;
+	char p[1024];
+	snprintf(agents, len, "%s/agents", dir);
+	snprintf(p, sizeof(p), "%s/linux-%s", agents, arch);
+	if (mkdir(agents, 0755) < 0 || mkdir(p, 0755) < 0)
+		return -errno;
+	snprintf(p, sizeof(p), "%s/linux-%s/neira-agent", agents, arch);
+	return symlink(ref_agent, p) < 0 ? -errno : 0;
+}
+
+/* Remove what make_agents_dir() made, so that the dir-clean invariant
+ * still catches anything the supervisor or the agent leaves. */
+static void remove_agents_dir(const char *agents)
+{
+	DIR *d = opendir(agents);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char p[1024];
+		snprintf(p, sizeof(p), "%s/%s/neira-agent", agents, de->d_name);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/%s", agents, de->d_name);
+		rmdir(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(agents);
+}
+
 json_t *hx_run_scenario(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log)
 {
-	json_t *doc = sc->doc;
+	json_t *doc = json_deep_copy(sc->doc); /* owned: {dir} is substituted into it */
 	double t_start = hx_now_ms();
 	int harness_fds_before = count_fds(getpid());
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -846,15 +918,25 @@ json_t *hx_run_scenario(const hx_scenario *sc, const hx_paths *paths, bool verbo
 		json_decref(h.timeline);
 		json_decref(h.junk);
 		json_decref(h.stderr_lines);
+		json_decref(doc);
 		return res;
 	}
+
+	subst_dir_all(json_object_get(doc, "expect"), dir);
 
 	/* argv: host --agent PATH [--set k=v]... drive */
 	json_t *agent = json_object_get(doc, "agent");
 	json_t *cfg = json_object_get(doc, "config");
 	const char *kind = json_string_value(json_object_get(agent, "kind"));
 	char *agent_path = NULL;
-	if (!strcmp(kind, "reference"))
+	char agents_dir[600] = "";
+	if (!strcmp(kind, "discovered")) {
+		int arc = make_agents_dir(dir, paths->ref_agent, agents_dir, sizeof(agents_dir));
+		if (arc < 0)
+			snprintf(errbuf, sizeof(errbuf), "setup agents dir under %s: %s", dir, strerror(-arc));
+		else if (json_array_size(json_object_get(doc, "faults")))
+			snprintf(errbuf, sizeof(errbuf), "agent kind discovered cannot take a fault plan");
+	} else if (!strcmp(kind, "reference"))
 		agent_path = strdup(paths->ref_agent);
 	else if (!strcmp(kind, "fake"))
 		agent_path = strdup(paths->fake_agent);
@@ -868,8 +950,13 @@ json_t *hx_run_scenario(const hx_scenario *sc, const hx_paths *paths, bool verbo
 	char **argv = calloc(cap, sizeof(char *));
 	size_t ac = 0;
 	argv[ac++] = strdup(paths->host);
-	argv[ac++] = strdup("--agent");
-	argv[ac++] = agent_path;
+	if (agent_path) {
+		argv[ac++] = strdup("--agent");
+		argv[ac++] = agent_path;
+	} else { /* L1: no explicit path; the supervisor must find the agent */
+		argv[ac++] = strdup("--set");
+		argv[ac++] = xstrdup_printf("agents_dir=%s%s", agents_dir, "");
+	}
 	if (!json_object_get(cfg, "socket_path")) {
 		argv[ac++] = strdup("--set");
 		argv[ac++] = xstrdup_printf("socket_path=%s%s", sock, "");
@@ -891,11 +978,29 @@ json_t *hx_run_scenario(const hx_scenario *sc, const hx_paths *paths, bool verbo
 	size_t ne = 0;
 	while (environ[ne])
 		ne++;
-	char **envp = calloc(ne + 3 + 8, sizeof(char *)); /* + 8: the fault plan's */
+	json_t *senv = json_object_get(doc, "env");
+	/* + 8: the fault plan's; then the scenario's own */
+	char **envp = calloc(ne + 3 + 8 + json_object_size(senv), sizeof(char *));
 	size_t ec = 0;
-	for (size_t i = 0; i < ne; i++)
-		if (strncmp(environ[i], "NEIRA_FAKE_", 11))
-			envp[ec++] = strdup(environ[i]);
+	for (size_t i = 0; i < ne; i++) {
+		if (!strncmp(environ[i], "NEIRA_FAKE_", 11))
+			continue;
+		const char *eq = strchr(environ[i], '=');
+		char name[256];
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - environ[i]) : 0, environ[i]);
+		if (json_object_get(senv, name)) /* the scenario's env: replaced or unset */
+			continue;
+		envp[ec++] = strdup(environ[i]);
+	}
+	const char *ek;
+	json_t *evv;
+	json_object_foreach(senv, ek, evv) {
+		if (json_is_null(evv))
+			continue;
+		char *val = subst_dir(json_string_value(evv), dir);
+		envp[ec++] = xstrdup_printf("%s=%s", ek, val ? val : "");
+		free(val);
+	}
 	if (!strcmp(kind, "fake")) {
 		json_t *script = json_object_get(agent, "script");
 		const char *preset = json_string_value(json_object_get(agent, "preset"));
@@ -1119,6 +1224,8 @@ checks:;
 			snprintf(buf, sizeof(buf), "neira-host exited with code %d", WEXITSTATUS(h.wstatus));
 		add_inv(invs, log, "host_exit_clean", ok, buf);
 		char sbuf[4096] = "";
+		if (agents_dir[0])
+			remove_agents_dir(agents_dir); /* the harness's own layout (L1) */
 		stray_files(dir, "", sbuf, sizeof(sbuf));
 		char m[4200];
 		snprintf(m, sizeof(m), sbuf[0] ? "left in the scenario dir: %s" : "scenario dir is clean",
@@ -1255,6 +1362,7 @@ checks:;
 	for (size_t j = 0; envp[j]; j++)
 		free(envp[j]);
 	free(envp);
+	json_decref(doc);
 	return res;
 }
 

@@ -266,9 +266,9 @@ static int parse_agent(pctx *c, struct fy_node *root, json_t *doc)
 		return rc;
 	const char *kind = json_string_value(json_object_get(a, "kind"));
 	if (strcmp(kind, "reference") && strcmp(kind, "fake") && strcmp(kind, "missing") &&
-	    strcmp(kind, "path"))
+	    strcmp(kind, "path") && strcmp(kind, "discovered"))
 		return perr(c, get(n, "kind"), "agent.kind",
-			    "'%s' is not one of reference, fake, missing, path", kind);
+			    "'%s' is not one of reference, fake, missing, path, discovered", kind);
 	if ((rc = get_str(c, n, "preset", "agent.preset", false, a, "preset")) < 0 ||
 	    (rc = get_str(c, n, "path", "agent.path", !strcmp(kind, "path"), a, "path")) < 0)
 		return rc;
@@ -692,10 +692,45 @@ static int parse_faults(pctx *c, struct fy_node *f, json_t *doc)
 	return 0;
 }
 
+/* env: {NAME: value | null} — neira-host's environment (the agent inherits
+ * it, L3); null unsets a variable; "{dir}" is the scenario's temp dir. */
+static int parse_env(pctx *c, struct fy_node *root, json_t *doc)
+{
+	json_t *env = json_object();
+	json_object_set_new(doc, "env", env);
+	struct fy_node *n = get(root, "env");
+	if (!n || fy_node_is_null(n))
+		return 0;
+	if (!fy_node_is_mapping(n))
+		return perr(c, n, "env", "must be a mapping of variable names to strings or null");
+	struct fy_node_pair *pair;
+	void *it = NULL;
+	while ((pair = fy_node_mapping_iterate(n, &it))) {
+		struct fy_node *kn = fy_node_pair_key(pair), *vn = fy_node_pair_value(pair);
+		const char *k = fy_node_get_scalar0(kn);
+		if (!k || !*k || strchr(k, '='))
+			return perr(c, kn, "env", "a variable name must be a non-empty scalar without '='");
+		json_t *typed = vn && fy_node_is_scalar(vn) && fy_node_get_style(vn) == FYNS_PLAIN ? scalar_json(vn)
+												: NULL;
+		bool is_null = !vn || fy_node_is_null(vn) || json_is_null(typed);
+		json_decref(typed);
+		if (is_null) {
+			json_object_set_new(env, k, json_null());
+		} else if (fy_node_is_scalar(vn)) {
+			json_object_set_new(env, k, json_string(fy_node_get_scalar0(vn)));
+		} else {
+			char field[160];
+			snprintf(field, sizeof(field), "env.%s", k);
+			return perr(c, vn, field, "must be a string or null");
+		}
+	}
+	return 0;
+}
+
 static int parse_root(pctx *c, struct fy_node *root, json_t *doc)
 {
 	static const char *const keys[] = { "name", "description", "clauses", "agent", "config",
-					    "setup", "faults", "actions", "expect", "timeout_ms",
+					    "env", "setup", "faults", "actions", "expect", "timeout_ms",
 					    "tolerance", NULL };
 	int rc;
 	if (!root)
@@ -726,7 +761,8 @@ static int parse_root(pctx *c, struct fy_node *root, json_t *doc)
 		    (rc = get_bool(c, s, "stale_socket", "setup", setup)) < 0)
 			return rc;
 	}
-	if ((rc = parse_actions(c, root, doc)) < 0 || (rc = parse_expect(c, root, doc)) < 0)
+	if ((rc = parse_env(c, root, doc)) < 0 || (rc = parse_actions(c, root, doc)) < 0 ||
+	    (rc = parse_expect(c, root, doc)) < 0)
 		return rc;
 	if (!json_object_get(doc, "timeout_ms"))
 		json_object_set_new(doc, "timeout_ms", json_integer(30000));

@@ -80,6 +80,9 @@ static const struct bad_case {
 	{ "    - {event: call_start, absent: true}\n", "    - {event: call_start, absent: true, min_ms: 3}\n",
 	  "count/absent", "good.yaml:18:" },
 	{ "clauses: [H1, L4]", "clauses: [H1, L4]\nbogus: 1", "unknown key 'bogus'", "good.yaml:4:" },
+	{ "faults: []", "faults: []\nenv: [TMPDIR]", "field env", "good.yaml:7:" },
+	{ "faults: []", "faults: []\nenv: {TMPDIR: [a, b]}", "field env.TMPDIR", "good.yaml:7:" },
+	{ "kind: fake", "kind: discovered", "preset/script only apply", "good.yaml:" },
 	{ "agent: {", "agent: [", "good.yaml", "" }, /* not YAML at all */
 };
 
