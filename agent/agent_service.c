@@ -182,6 +182,36 @@ void ag_handle_std_health(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len
 	reply_msg(resp, &out.base);
 }
 
+/* A4: Watch sends the current status at once, then holds the stream open
+ * until the client cancels or the agent stops. This agent's health does not
+ * change while it serves, so there is nothing further to send. */
+void ag_handle_std_watch(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_response *resp)
+{
+	ag_service *s = ud;
+	Grpc__Health__V1__HealthCheckRequest *in = grpc__health__v1__health_check_request__unpack(NULL, len, req);
+	if (!in) {
+		set_error(resp, RPC_INVALID_ARGUMENT, "grpc.health.v1.HealthCheckRequest does not parse");
+		return;
+	}
+	bool known = in->service[0] == '\0' || strcmp(in->service, "neira.agent.v1.PythonAgent") == 0;
+	grpc__health__v1__health_check_request__free_unpacked(in, NULL);
+	bool healthy = known && (s->healthy_fn ? s->healthy_fn(s->healthy_ud) : true);
+	Grpc__Health__V1__HealthCheckResponse out = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+	/* grpc's health protocol: an unknown service is a status, not an error, on Watch */
+	out.status = !known    ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN
+		     : healthy ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+			       : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+	uint8_t buf[16];
+	size_t n = grpc__health__v1__health_check_response__pack(&out, buf);
+	ag_log(AG_LOG_DEBUG, "Health/Watch -> status %d", (int)out.status);
+	if (rpc_ctx_send(ctx, buf, n) == 0)
+		rpc_ctx_sleep_ms(ctx, -1); /* until cancelled or shut down */
+	resp->status = RPC_OK;
+	resp->details = NULL;
+	resp->data = NULL;
+	resp->len = 0;
+}
+
 /* ---- ProcessPrompt: a deterministic echo with text statistics ------------- */
 
 static void prompt_stats(const char *p, Neira__Agent__V1__PromptStats *st)
@@ -420,6 +450,7 @@ size_t ag_service_methods(ag_service *s, rpc_method *out, size_t max)
 		{ AG_PATH_PROMPT, ag_handle_prompt, s },
 		{ AG_PATH_CALL, ag_handle_call, s },
 		{ AG_PATH_STD_HEALTH, ag_handle_std_health, s },
+		{ AG_PATH_STD_WATCH, ag_handle_std_watch, s, .server_stream = true },
 	};
 	size_t n = sizeof(all) / sizeof(all[0]);
 	if (n > max)

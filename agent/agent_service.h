@@ -15,6 +15,7 @@
 #define AG_PATH_PROMPT AG_SERVICE "ProcessPrompt"
 #define AG_PATH_CALL AG_SERVICE "CallCustomFunction"
 #define AG_PATH_STD_HEALTH "/grpc.health.v1.Health/Check"
+#define AG_PATH_STD_WATCH "/grpc.health.v1.Health/Watch"
 
 typedef enum { AG_LOG_DEBUG, AG_LOG_INFO, AG_LOG_WARN, AG_LOG_ERROR, AG_LOG_OFF } ag_log_level;
 
@@ -45,7 +46,7 @@ typedef struct ag_service {
 void ag_service_init(ag_service *s);
 
 /* The method table of the reference agent: the three PascalCase methods
- * (A2) and grpc.health.v1.Health/Check (A4). Writes at most max entries into
+ * (A2) and grpc.health.v1.Health/Check and /Watch (A4). Writes at most max entries into
  * out and returns how many; ud of each entry is s (s must outlive the server). */
 size_t ag_service_methods(ag_service *s, rpc_method *out, size_t max);
 
@@ -54,6 +55,7 @@ void ag_handle_health(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rp
 void ag_handle_prompt(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_response *resp);
 void ag_handle_call(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_response *resp);
 void ag_handle_std_health(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_response *resp);
+void ag_handle_std_watch(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_response *resp);
 
 /* Names of the custom functions, NULL-terminated, static storage. */
 const char *const *ag_function_names(void);

@@ -123,6 +123,9 @@ typedef struct rpc_method {
 	const char *path; /* "/neira.agent.v1.PythonAgent/HealthCheck"; compared exactly */
 	rpc_handler_fn fn;
 	void *ud;
+	/* Server streaming: the handler sends each message with rpc_ctx_send();
+	 * its rpc_response only gives the final status (data is ignored). */
+	bool server_stream;
 } rpc_method;
 
 /* Bind unix:<socket_path>, serve `methods` (the table is copied; strings must
@@ -143,4 +146,8 @@ void rpc_server_free(rpc_server *s);
  * cancelled by its client or the server is shutting down. ms < 0 = forever. */
 bool rpc_ctx_sleep_ms(rpc_ctx *ctx, int64_t ms);
 bool rpc_ctx_cancelled(rpc_ctx *ctx);
+/* Send one message of a server-streaming call and wait until grpc has taken
+ * it. Returns 0, -EPIPE when the call is gone (cancelled, client away), or
+ * -EINVAL on a unary method. */
+int rpc_ctx_send(rpc_ctx *ctx, const void *data, size_t len);
 const char *rpc_ctx_method(const rpc_ctx *ctx);

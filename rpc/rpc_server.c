@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum tag_kind { TAG_NEW, TAG_RECV, TAG_SEND, TAG_CLOSE, TAG_SHUTDOWN };
+enum tag_kind { TAG_NEW, TAG_RECV, TAG_SEND, TAG_CLOSE, TAG_STREAM, TAG_SHUTDOWN };
 
 typedef struct srv_call srv_call;
 
@@ -38,11 +38,13 @@ struct srv_call {
 	int cancelled_flag; /* RECV_CLOSE_ON_SERVER output */
 	bool cancelled;     /* guarded by srv->lock */
 	bool send_done, close_done, worker;
+	bool md_sent;                 /* initial metadata went out (streaming) */
+	bool stream_done, stream_ok;  /* last rpc_ctx_send() batch; guarded by srv->lock */
 	pthread_t thread;
 	uint8_t *req;
 	size_t req_len;
 	rpc_ctx ctx;
-	tag_t t_new, t_recv, t_send, t_close;
+	tag_t t_new, t_recv, t_send, t_close, t_stream;
 	srv_call *next; /* live list */
 };
 
@@ -79,6 +81,7 @@ static srv_call *call_new(rpc_server *s)
 	c->t_recv = (tag_t){ TAG_RECV, c };
 	c->t_send = (tag_t){ TAG_SEND, c };
 	c->t_close = (tag_t){ TAG_CLOSE, c };
+	c->t_stream = (tag_t){ TAG_STREAM, c };
 	pthread_mutex_lock(&s->lock);
 	c->next = s->live;
 	s->live = c;
@@ -130,8 +133,9 @@ static void send_reply(srv_call *c, int status, const char *details, uint8_t *da
 	grpc_op ops[3];
 	size_t n = 0;
 	memset(ops, 0, sizeof(ops));
-	ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
-	if (status == RPC_OK) {
+	if (!c->md_sent)
+		ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (status == RPC_OK && !(c->m && c->m->server_stream)) {
 		c->send_bb = rpc__bb_from_bytes(data, len);
 		ops[n].op = GRPC_OP_SEND_MESSAGE;
 		ops[n++].data.send_message.send_message = c->send_bb;
@@ -253,6 +257,13 @@ static void *cq_main(void *arg)
 		case TAG_SEND:
 			c->send_done = true;
 			maybe_finish(c);
+			break;
+		case TAG_STREAM:
+			pthread_mutex_lock(&s->lock);
+			c->stream_done = true;
+			c->stream_ok = ev.success != 0;
+			pthread_cond_broadcast(&s->cond);
+			pthread_mutex_unlock(&s->lock);
 			break;
 		case TAG_CLOSE:
 			pthread_mutex_lock(&s->lock);
@@ -465,6 +476,39 @@ bool rpc_ctx_cancelled(rpc_ctx *ctx)
 	bool c = s->shutting_down || ctx->call->cancelled;
 	pthread_mutex_unlock(&s->lock);
 	return c;
+}
+
+int rpc_ctx_send(rpc_ctx *ctx, const void *data, size_t len)
+{
+	srv_call *c = ctx->call;
+	rpc_server *s = c->srv;
+	if (!c->m || !c->m->server_stream)
+		return -EINVAL;
+	grpc_op ops[2];
+	size_t n = 0;
+	memset(ops, 0, sizeof(ops));
+	if (!c->md_sent) {
+		ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+		c->md_sent = true;
+	}
+	grpc_byte_buffer *bb = rpc__bb_from_bytes(data, len);
+	ops[n].op = GRPC_OP_SEND_MESSAGE;
+	ops[n++].data.send_message.send_message = bb;
+	pthread_mutex_lock(&s->lock);
+	c->stream_done = false;
+	pthread_mutex_unlock(&s->lock);
+	if (grpc_call_start_batch(c->call, ops, n, &c->t_stream, NULL) != GRPC_CALL_OK) {
+		grpc_byte_buffer_destroy(bb);
+		return -EPIPE;
+	}
+	/* one message in flight at a time, as grpc requires */
+	pthread_mutex_lock(&s->lock);
+	while (!c->stream_done)
+		pthread_cond_wait(&s->cond, &s->lock);
+	bool ok = c->stream_ok;
+	pthread_mutex_unlock(&s->lock);
+	grpc_byte_buffer_destroy(bb);
+	return ok ? 0 : -EPIPE;
 }
 
 const char *rpc_ctx_method(const rpc_ctx *ctx)

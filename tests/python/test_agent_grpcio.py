@@ -160,6 +160,31 @@ class TestAgentFromPython(unittest.TestCase):
         r = self.agent.unary("/grpc.health.v1.Health/Check", h.HealthCheckRequest(service=""), h.HealthCheckResponse)
         self.assertEqual(r.status, h.HealthCheckResponse.SERVING)
 
+    def test_a4_standard_health_watch(self):
+        h = PB["health"]
+        watch = self.agent.channel.unary_stream("/grpc.health.v1.Health/Watch",
+                                                request_serializer=h.HealthCheckRequest.SerializeToString,
+                                                response_deserializer=h.HealthCheckResponse.FromString)
+        stream = watch(h.HealthCheckRequest(service=""), timeout=10 * ARGS.scale)
+        first = next(stream)
+        self.assertEqual(first.status, h.HealthCheckResponse.SERVING)
+        stream.cancel()  # the agent holds the stream open until then
+        stream = watch(h.HealthCheckRequest(service="no.such.Service"), timeout=10 * ARGS.scale)
+        self.assertEqual(next(stream).status, h.HealthCheckResponse.SERVICE_UNKNOWN)
+        stream.cancel()
+
+    def test_a3_sigterm_with_open_watch_stream(self):
+        # an open stream must not hold the agent up at shutdown
+        h = PB["health"]
+        watch = self.agent.channel.unary_stream("/grpc.health.v1.Health/Watch",
+                                                request_serializer=h.HealthCheckRequest.SerializeToString,
+                                                response_deserializer=h.HealthCheckResponse.FromString)
+        stream = watch(h.HealthCheckRequest(service=""), timeout=30 * ARGS.scale)
+        self.assertEqual(next(stream).status, h.HealthCheckResponse.SERVING)
+        self.assertEqual(self.agent.stop(signal.SIGTERM), 0)
+        self.assertLess(self.agent.stop_seconds, 1.0 * ARGS.scale)
+        self.assertFalse(os.path.exists(self.agent.sock))
+
     def test_a3_sigterm_clean_exit_and_logs(self):
         rc = self.agent.stop(signal.SIGTERM)
         self.assertEqual(rc, 0)
