@@ -106,7 +106,8 @@ void ag_service_init(ag_service *s)
 
 /* ---- reply helpers ------------------------------------------------------- */
 
-static void set_error(rpc_response *resp, int status, const char *details)
+/* A reply without a message: an error, or the final status of a stream. */
+static void set_status(rpc_response *resp, int status, const char *details)
 {
 	resp->status = status;
 	resp->details = details;
@@ -120,7 +121,7 @@ static void reply_msg(rpc_response *resp, const ProtobufCMessage *msg)
 	size_t n = protobuf_c_message_get_packed_size(msg);
 	uint8_t *buf = malloc(n ? n : 1);
 	if (!buf) {
-		set_error(resp, RPC_INTERNAL, "out of memory packing the reply");
+		set_status(resp, RPC_INTERNAL, "out of memory packing the reply");
 		return;
 	}
 	protobuf_c_message_pack(msg, buf);
@@ -139,7 +140,7 @@ void ag_handle_health(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rp
 	Neira__Agent__V1__HealthCheckRequest *in =
 		neira__agent__v1__health_check_request__unpack(NULL, len, req);
 	if (!in) {
-		set_error(resp, RPC_INVALID_ARGUMENT, "HealthCheckRequest does not parse");
+		set_status(resp, RPC_INVALID_ARGUMENT, "HealthCheckRequest does not parse");
 		return;
 	}
 	bool healthy = s->healthy_fn ? s->healthy_fn(s->healthy_ud) : true;
@@ -159,57 +160,57 @@ void ag_handle_health(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rp
 	reply_msg(resp, &out.base);
 }
 
-/* A4: SERVING iff HealthCheck would say healthy. */
-void ag_handle_std_health(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_response *resp)
+/* A4: the status grpc.health.v1 reports for a request: SERVING iff
+ * HealthCheck would say healthy; SERVICE_UNKNOWN for a service name other
+ * than "" or ours. Returns -1 (resp filled) when the request does not parse. */
+static int std_health_status(ag_service *s, const uint8_t *req, size_t len, rpc_response *resp,
+			     Grpc__Health__V1__HealthCheckResponse__ServingStatus *status)
 {
-	ag_service *s = ud;
-	(void)ctx;
 	Grpc__Health__V1__HealthCheckRequest *in = grpc__health__v1__health_check_request__unpack(NULL, len, req);
 	if (!in) {
-		set_error(resp, RPC_INVALID_ARGUMENT, "grpc.health.v1.HealthCheckRequest does not parse");
-		return;
+		set_status(resp, RPC_INVALID_ARGUMENT, "grpc.health.v1.HealthCheckRequest does not parse");
+		return -1;
 	}
 	bool known = in->service[0] == '\0' || strcmp(in->service, "neira.agent.v1.PythonAgent") == 0;
 	grpc__health__v1__health_check_request__free_unpacked(in, NULL);
-	if (!known) {
-		set_error(resp, RPC_NOT_FOUND, "unknown service name");
+	if (!known)
+		*status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
+	else if (s->healthy_fn ? s->healthy_fn(s->healthy_ud) : true)
+		*status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+	else
+		*status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+	return 0;
+}
+
+void ag_handle_std_health(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_response *resp)
+{
+	(void)ctx;
+	Grpc__Health__V1__HealthCheckResponse out = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+	if (std_health_status(ud, req, len, resp, &out.status) < 0)
+		return;
+	/* grpc's health protocol: an unknown service is NOT_FOUND on Check */
+	if (out.status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN) {
+		set_status(resp, RPC_NOT_FOUND, "unknown service name");
 		return;
 	}
-	bool healthy = s->healthy_fn ? s->healthy_fn(s->healthy_ud) : true;
-	Grpc__Health__V1__HealthCheckResponse out = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-	out.status = healthy ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-			     : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 	reply_msg(resp, &out.base);
 }
 
-/* A4: Watch sends the current status at once, then holds the stream open
- * until the client cancels or the agent stops. This agent's health does not
- * change while it serves, so there is nothing further to send. */
+/* A4: Watch sends the current status at once (an unknown service is a
+ * status here, not an error), then holds the stream open until the client
+ * cancels or the agent stops. This agent's health does not change while it
+ * serves, so there is nothing further to send. */
 void ag_handle_std_watch(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_response *resp)
 {
-	ag_service *s = ud;
-	Grpc__Health__V1__HealthCheckRequest *in = grpc__health__v1__health_check_request__unpack(NULL, len, req);
-	if (!in) {
-		set_error(resp, RPC_INVALID_ARGUMENT, "grpc.health.v1.HealthCheckRequest does not parse");
-		return;
-	}
-	bool known = in->service[0] == '\0' || strcmp(in->service, "neira.agent.v1.PythonAgent") == 0;
-	grpc__health__v1__health_check_request__free_unpacked(in, NULL);
-	bool healthy = known && (s->healthy_fn ? s->healthy_fn(s->healthy_ud) : true);
 	Grpc__Health__V1__HealthCheckResponse out = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-	/* grpc's health protocol: an unknown service is a status, not an error, on Watch */
-	out.status = !known    ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN
-		     : healthy ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-			       : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+	if (std_health_status(ud, req, len, resp, &out.status) < 0)
+		return;
 	uint8_t buf[16];
 	size_t n = grpc__health__v1__health_check_response__pack(&out, buf);
 	ag_log(AG_LOG_DEBUG, "Health/Watch -> status %d", (int)out.status);
 	if (rpc_ctx_send(ctx, buf, n) == 0)
 		rpc_ctx_sleep_ms(ctx, -1); /* until cancelled or shut down */
-	resp->status = RPC_OK;
-	resp->details = NULL;
-	resp->data = NULL;
-	resp->len = 0;
+	set_status(resp, RPC_OK, NULL);
 }
 
 /* ---- ProcessPrompt: a deterministic echo with text statistics ------------- */
@@ -238,7 +239,7 @@ void ag_handle_prompt(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rp
 	Neira__Agent__V1__ProcessPromptRequest *in =
 		neira__agent__v1__process_prompt_request__unpack(NULL, len, req);
 	if (!in) {
-		set_error(resp, RPC_INVALID_ARGUMENT, "ProcessPromptRequest does not parse");
+		set_status(resp, RPC_INVALID_ARGUMENT, "ProcessPromptRequest does not parse");
 		return;
 	}
 	Neira__Agent__V1__PromptStats st = NEIRA__AGENT__V1__PROMPT_STATS__INIT;
@@ -247,7 +248,7 @@ void ag_handle_prompt(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rp
 	char *text = malloc(tlen);
 	if (!text) {
 		neira__agent__v1__process_prompt_request__free_unpacked(in, NULL);
-		set_error(resp, RPC_INTERNAL, "out of memory");
+		set_status(resp, RPC_INTERNAL, "out of memory");
 		return;
 	}
 	snprintf(text, tlen, "processed %u words, %u chars: %s", st.words, st.chars, in->prompt);
@@ -396,7 +397,7 @@ void ag_handle_call(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_
 	Neira__Agent__V1__CallCustomFunctionRequest *in =
 		neira__agent__v1__call_custom_function_request__unpack(NULL, len, req);
 	if (!in) {
-		set_error(resp, RPC_INVALID_ARGUMENT, "CallCustomFunctionRequest does not parse");
+		set_status(resp, RPC_INVALID_ARGUMENT, "CallCustomFunctionRequest does not parse");
 		return;
 	}
 	fn_impl fn = NULL;
@@ -409,7 +410,7 @@ void ag_handle_call(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_
 			 in->name);
 		ag_log(AG_LOG_WARN, "CallCustomFunction: %s", details);
 		neira__agent__v1__call_custom_function_request__free_unpacked(in, NULL);
-		set_error(resp, RPC_NOT_FOUND, details);
+		set_status(resp, RPC_NOT_FOUND, details);
 		return;
 	}
 	json_error_t jerr;
@@ -419,7 +420,7 @@ void ag_handle_call(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_
 		snprintf(details, sizeof(details), "%.64s: args_json is not JSON: %s (line %d, column %d)",
 			 in->name, jerr.text, jerr.line, jerr.column);
 		neira__agent__v1__call_custom_function_request__free_unpacked(in, NULL);
-		set_error(resp, RPC_INVALID_ARGUMENT, details);
+		set_status(resp, RPC_INVALID_ARGUMENT, details);
 		return;
 	}
 	fn_out out = { .status = RPC_OK, .details = "", .result = NULL };
@@ -430,7 +431,7 @@ void ag_handle_call(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_
 		snprintf(details, sizeof(details), "%s", out.details[0] ? out.details : "function failed");
 		json_decref(out.result);
 		neira__agent__v1__call_custom_function_request__free_unpacked(in, NULL);
-		set_error(resp, out.status != RPC_OK ? out.status : RPC_INTERNAL, details);
+		set_status(resp, out.status != RPC_OK ? out.status : RPC_INTERNAL, details);
 		return;
 	}
 	char *result = json_dumps(out.result, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
@@ -461,14 +462,19 @@ size_t ag_service_methods(ag_service *s, rpc_method *out, size_t max)
 
 /* ---- process plumbing ---------------------------------------------------- */
 
+void ag_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+}
+
 int ag_signals_block(void)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
+	ag_stop_signals(&set);
 	signal(SIGPIPE, SIG_IGN);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
 		return -EINVAL;

@@ -3,6 +3,7 @@
  * script the misbehaviour around them. Prefix ag_. */
 #pragma once
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,6 +60,9 @@ void ag_handle_std_watch(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len,
 
 /* Names of the custom functions, NULL-terminated, static storage. */
 const char *const *ag_function_names(void);
+
+/* The signals that stop an agent: SIGTERM, SIGINT, SIGHUP, SIGQUIT. */
+void ag_stop_signals(sigset_t *set);
 
 /* Block SIGTERM/SIGINT/SIGHUP/SIGQUIT in the calling thread (call before any
  * thread exists, so that all inherit it) and return a signalfd for them;

@@ -74,11 +74,7 @@ static _Thread_local long fa_cur_health_call;
 static int fa_launcher(void)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
+	ag_stop_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL); /* the child inherits it */
 	fflush(NULL);
 	pid_t pid = fork();
