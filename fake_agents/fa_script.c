@@ -369,7 +369,7 @@ static int parse_calls(const json_t *obj, fa_script *s, char *err, size_t errlen
 /* ---- the top level ----------------------------------------------------------- */
 
 #define TOP_KEYS                                                                                   \
-	"bind_delay_ms, marker, marker_delay_ms, marker_split_gap_ms, stdout_noise, near_misses, "     \
+	"bind_delay_ms, listen_delay_ms, marker, marker_delay_ms, marker_split_gap_ms, stdout_noise, near_misses, "     \
 	"huge_line_bytes, stderr_lines, bind, leave_socket, serve_from_child, exit, methods, health, "  \
 	"calls, sigterm, shutdown_delay_ms, exit_code_on_term"
 
@@ -390,6 +390,8 @@ int fa_script_parse(const json_t *obj, fa_script *s, char *err, size_t errlen)
 	json_object_foreach((json_t *)obj, key, v) {
 		if (strcmp(key, "bind_delay_ms") == 0) {
 			rc = get_ms(v, key, &s->bind_delay_ms, err, errlen);
+		} else if (strcmp(key, "listen_delay_ms") == 0) {
+			rc = get_ms(v, key, &s->listen_delay_ms, err, errlen);
 		} else if (strcmp(key, "marker") == 0) {
 			rc = get_enum(v, key, markers, &e, err, errlen);
 			s->marker = (fa_marker)e;

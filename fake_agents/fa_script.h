@@ -56,6 +56,7 @@ typedef struct fa_call_script {
 
 typedef struct fa_script {
 	int64_t bind_delay_ms;
+	int64_t listen_delay_ms; /* socket file bound but not listening this long first */
 	fa_marker marker;
 	int64_t marker_delay_ms;
 	int64_t marker_split_gap_ms;

@@ -520,6 +520,16 @@ static int fa_do_bind(fa_agent *a)
 			       how == FA_BIND_IMPOSTOR_SILENT ? "never answers" : "answers garbage");
 		return rc;
 	}
+	if (a->sc.listen_delay_ms > 0) {
+		/* L5: the window in which the file exists and connects are refused */
+		int rc = fa_bind_raw(a, false);
+		if (rc < 0)
+			return rc;
+		ag_log(AG_LOG_INFO, "step: socket file %s bound, not listening for %" PRId64 " ms", a->bound_path,
+		       a->sc.listen_delay_ms);
+		fa_pause(a, a->sc.listen_delay_ms);
+		a->raw_file = false; /* grpc replaces the file with its own listener */
+	}
 	rpc_method methods[2 * FA_M_COUNT + 1];
 	size_t n = fa_methods_table(a, methods);
 	char err[512];
@@ -559,6 +569,8 @@ static void usage(FILE *f)
 		"\n"
 		"Script keys (all optional):\n"
 		"  bind_delay_ms N          wait before binding\n"
+		"  listen_delay_ms N        first leave the socket file bound but not listening for N\n"
+		"                           ms (connects are refused: bind() before listen()), then serve\n"
 		"  marker WORD              normal | never | before_bind | split | crlf\n"
 		"  marker_delay_ms N        wait between bind and marker\n"
 		"  marker_split_gap_ms N    pause between \"AGENT_\" and \"READY\\n\" (split; default 50)\n"

@@ -244,7 +244,9 @@ static int start_job(job *j, const hx_paths *paths, bool verbose)
 	fflush(stderr);
 	j->start = hx_now_ms();
 	j->deadline = j->start +
-		      (double)json_integer_value(json_object_get(j->it->sc->doc, "timeout_ms")) + 30000;
+		      (double)json_integer_value(json_object_get(j->it->sc->doc, "timeout_ms")) *
+			      (double)(json_integer_value(json_object_get(j->it->sc->doc, "repeat")) ?: 1) +
+		      30000;
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;

@@ -884,7 +884,59 @@ static void remove_agents_dir(const char *agents)
 	rmdir(agents);
 }
 
+static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log);
+
+/* `repeat: N` (P2: every start ends well): the whole scenario N times, each in
+ * a fresh temp dir, stopping at the first run that does not pass. The result
+ * is that run's (or the last one's), plus one expectation counting the runs.
+ * Only a failing run's report is printed, unless verbose. */
 json_t *hx_run_scenario(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log)
+{
+	json_int_t n = json_integer_value(json_object_get(sc->doc, "repeat"));
+	if (n <= 1)
+		return run_once(sc, paths, verbose, log);
+	json_t *res = NULL;
+	json_int_t passed = 0;
+	double total_ms = 0;
+	for (json_int_t i = 0; i < n; i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *mem = verbose ? NULL : open_memstream(&buf, &len);
+		json_decref(res);
+		res = run_once(sc, paths, verbose, verbose ? log : mem);
+		if (mem)
+			fclose(mem);
+		total_ms += json_real_value(json_object_get(res, "duration_ms"));
+		bool ok = !strcmp(json_string_value(json_object_get(res, "verdict")) ?: "", "pass");
+		if (!ok && log && buf) {
+			fprintf(log, "    run %lld of %lld did not pass:\n", (long long)i + 1, (long long)n);
+			fputs(buf, log);
+		}
+		free(buf);
+		if (!ok)
+			break;
+		passed++;
+	}
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%lld of %lld runs passed", (long long)passed, (long long)n);
+	json_t *exps = json_object_get(res, "expectations");
+	const char *clause = json_string_value(json_array_get(json_object_get(sc->doc, "clauses"), 0));
+	char id[16];
+	snprintf(id, sizeof(id), "E%zu", json_array_size(exps) + 1);
+	json_array_append_new(exps, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "id", id, "clause", clause ? clause : "",
+					      "kind", "repeat", "description", "every run of the repeated scenario passes",
+					      "verdict", passed == n ? "pass" : "fail", "expected", (json_int_t)n,
+					      "measured", passed, "message", msg));
+	if (passed != n)
+		json_object_set_new(res, "verdict", json_string("fail"));
+	json_object_set_new(res, "duration_ms", json_real(total_ms));
+	json_object_set_new(res, "repeat", json_pack("{s:I,s:I}", "runs", (json_int_t)n, "passed", passed));
+	if (log)
+		fprintf(log, "    %s %s  repeat: %s\n", passed == n ? "ok  " : "FAIL", id, msg);
+	return res;
+}
+
+static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log)
 {
 	json_t *doc = json_deep_copy(sc->doc); /* owned: {dir} is substituted into it */
 	double t_start = hx_now_ms();

@@ -731,7 +731,7 @@ static int parse_root(pctx *c, struct fy_node *root, json_t *doc)
 {
 	static const char *const keys[] = { "name", "description", "clauses", "agent", "config",
 					    "env", "setup", "faults", "actions", "expect", "timeout_ms",
-					    "tolerance", NULL };
+					    "tolerance", "repeat", NULL };
 	int rc;
 	if (!root)
 		return perr(c, NULL, "(root)", "empty document");
@@ -740,6 +740,7 @@ static int parse_root(pctx *c, struct fy_node *root, json_t *doc)
 	    (rc = get_str(c, root, "description", "description", true, doc, "description")) < 0 ||
 	    (rc = get_str(c, root, "tolerance", "tolerance", false, doc, "tolerance")) < 0 ||
 	    (rc = get_num(c, root, "timeout_ms", "timeout_ms", false, true, doc)) < 0 ||
+	    (rc = get_num(c, root, "repeat", "repeat", false, true, doc)) < 0 ||
 	    (rc = parse_clauses(c, root, doc)) < 0 || (rc = parse_agent(c, root, doc)) < 0 ||
 	    (rc = parse_config(c, root, doc)) < 0)
 		return rc;
@@ -764,6 +765,9 @@ static int parse_root(pctx *c, struct fy_node *root, json_t *doc)
 	if ((rc = parse_env(c, root, doc)) < 0 || (rc = parse_actions(c, root, doc)) < 0 ||
 	    (rc = parse_expect(c, root, doc)) < 0)
 		return rc;
+	json_int_t rep = json_integer_value(json_object_get(doc, "repeat"));
+	if (json_object_get(doc, "repeat") && (rep < 1 || rep > 1000))
+		return perr(c, get(root, "repeat"), "repeat", "must be 1..1000 (runs of the whole scenario)");
 	if (!json_object_get(doc, "timeout_ms"))
 		json_object_set_new(doc, "timeout_ms", json_integer(30000));
 	return 0;
