@@ -1102,7 +1102,29 @@ static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbo
 				 strerror(errno));
 		goto checks;
 	}
-	int rc = spawn_host(&h, argv, envp);
+	/* NEIRA_HOST_WRAPPER (words split on spaces, e.g. "valgrind --error-exitcode=99 …")
+	 * runs neira-host under a tool: a memcheck error then fails the
+	 * host_exit_clean invariant through the exit code. */
+	char **run_argv = argv, *wrap_copy = NULL;
+	const char *wrap = getenv("NEIRA_HOST_WRAPPER");
+	if (wrap && *wrap) {
+		size_t words = 1;
+		for (const char *q = wrap; *q; q++)
+			words += *q == ' ';
+		run_argv = calloc(words + ac + 1, sizeof(char *));
+		wrap_copy = strdup(wrap);
+		size_t w_n = 0;
+		for (char *save = NULL, *w = strtok_r(wrap_copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+			run_argv[w_n++] = w;
+		for (size_t j = 0; argv[j]; j++)
+			run_argv[w_n++] = argv[j];
+		run_argv[w_n] = NULL;
+	}
+	int rc = spawn_host(&h, run_argv, envp);
+	if (run_argv != argv) {
+		free(run_argv);
+		free(wrap_copy);
+	}
 	if (rc < 0) {
 		snprintf(errbuf, sizeof(errbuf), "spawn %s: %s", paths->host, strerror(-rc));
 		goto checks;
