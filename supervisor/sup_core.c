@@ -147,6 +147,8 @@ int sup_new(const sup_config *cfg, const sup_env *env, sup **out, sup_error *err
 	s->init_ms = -1;
 	sup_linebuf_init(&s->lb[0], 4096);
 	sup_linebuf_init(&s->lb[1], 4096);
+	/* the breaker only compares differences, so it runs in µs here (its
+	 * parameters say _ms): whole-ms truncation could open C2's 30 s early */
 	sup_breaker_init(&s->br, s->cfg.breaker_threshold, s->cfg.breaker_open_ms * 1000);
 	sup_metrics_init(&s->m);
 	*out = s;
