@@ -57,6 +57,9 @@ int rpt__mkdirs(const char *path);
 
 /* Convenience getters on JSON objects: the string value or `def`. */
 const char *rpt__str(const json_t *o, const char *key, const char *def);
+/* What a failure says: its message, or its description when the message is
+ * empty. One rule for every format, so they cannot disagree. */
+const char *rpt__failure_text(const json_t *f);
 double rpt__num(const json_t *o, const char *key, double def);
 
 /* ---- the model (rpt_model.c) ---- */

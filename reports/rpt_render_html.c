@@ -224,9 +224,7 @@ static void clause_table(const json_t *doc, rpt_buf *b)
 				rpt__buf_puts(b, "<div class=\"failbox\">");
 				rpt__buf_xml(b, rpt__str(f, "id", rpt__str(f, "what", "")));
 				rpt__buf_puts(b, ": ");
-				rpt__buf_xml(b, rpt__str(f, "message", NULL) && *rpt__str(f, "message", "")
-							? rpt__str(f, "message", "")
-							: rpt__str(f, "description", ""));
+				rpt__buf_xml(b, rpt__failure_text(f));
 				rpt__buf_puts(b, "</div>");
 			}
 		}
@@ -346,8 +344,7 @@ static void result_section(const json_t *sc, const json_t *res, size_t idx, rpt_
 		rpt__buf_puts(b, " ");
 		rpt__buf_xml(b, rpt__str(x, "id", ""));
 		rpt__buf_puts(b, "</b>: ");
-		rpt__buf_xml(b, rpt__str(x, "message", NULL) && *rpt__str(x, "message", "") ? rpt__str(x, "message", "")
-											   : rpt__str(x, "description", ""));
+		rpt__buf_xml(b, rpt__failure_text(x));
 		rpt__buf_puts(b, "</div>\n");
 	}
 	if (strcmp(rpt__str(sc, "kind", ""), "unit")) {

@@ -35,8 +35,7 @@ static void failure_text(rpt_buf *b, const json_t *f)
 		rpt__buf_puts(b, "]");
 	}
 	rpt__buf_puts(b, ": ");
-	rpt__buf_puts(b, rpt__str(f, "message", NULL) && *rpt__str(f, "message", "") ? rpt__str(f, "message", "")
-										     : rpt__str(f, "description", ""));
+	rpt__buf_puts(b, rpt__failure_text(f));
 	if (json_object_get(f, "expected") || json_object_get(f, "measured")) {
 		char *e = rpt__json_brief(json_object_get(f, "expected"));
 		char *m = rpt__json_brief(json_object_get(f, "measured"));

@@ -123,7 +123,7 @@ void rpt__render_md(const rpt__report *r, rpt_buf *b)
 			if (json_object_get(f, "measured"))
 				md_json(b, json_object_get(f, "measured"));
 			rpt__buf_puts(b, " | ");
-			rpt__buf_md(b, rpt__str(f, "message", rpt__str(f, "description", "")));
+			rpt__buf_md(b, rpt__failure_text(f));
 			rpt__buf_puts(b, " |\n");
 		}
 	}

@@ -144,6 +144,12 @@ const char *rpt__str(const json_t *o, const char *key, const char *def)
 	return s ? s : def;
 }
 
+const char *rpt__failure_text(const json_t *f)
+{
+	const char *m = rpt__str(f, "message", "");
+	return *m ? m : rpt__str(f, "description", "");
+}
+
 double rpt__num(const json_t *o, const char *key, double def)
 {
 	const json_t *v = json_object_get(o, key);
