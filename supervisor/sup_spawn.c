@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,8 +75,14 @@ static int open_pidfd(pid_t pid)
  * threads hold locks we must never touch after fork (no fork handlers). */
 static void __attribute__((noreturn))
 child_exec(const char *path, char *const envp[], int devnull, int out_w, int err_w, int errpipe_w,
-	   int exec_fail)
+	   int exec_fail, pid_t parent)
 {
+	/* No agent outlives its supervisor (issue 10, L7): the kernel kills the
+	 * child when the forking thread dies, even by SIGKILL. A parent that
+	 * died between fork() and this prctl() is caught by the getppid() check
+	 * (we would have been re-parented already). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -119,11 +126,12 @@ int sup_spawn_exec(void *ud, const char *path, char *const envp[], sup_child *ch
 	int exec_fail = 0;
 	fiu_do_on(FLT_NAME(SUP_SPAWN_EXEC), exec_fail = FLT_ERRNO(SUP_SPAWN_EXEC));
 	what = "fork";
+	pid_t parent = getpid();
 	pid_t pid = spawn_fork();
 	if (pid < 0)
 		goto fail_errno;
 	if (pid == 0)
-		child_exec(path, envp, devnull, outp[1], errp[1], xp[1], exec_fail);
+		child_exec(path, envp, devnull, outp[1], errp[1], xp[1], exec_fail, parent);
 
 	close(outp[1]);
 	close(errp[1]);
