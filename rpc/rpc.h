@@ -98,6 +98,14 @@ int rpc_call_finish(rpc_call *call, rpc_result *out);
 void rpc_call_cancel(rpc_call *call);
 void rpc_call_free(rpc_call *call);
 
+/* Server-streaming probe: call `method` with one request and wait (up to
+ * timeout_ms) for the stream's first message, then cancel the stream. out gets
+ * status RPC_OK and that message when one arrived, else the stream's final
+ * status and details. Returns 0 when the call completed either way, or a
+ * negative errno when it could not be started. Blocks the calling thread. */
+int rpc_client_stream_first(rpc_client *c, const char *method, const void *req, size_t req_len,
+			    int64_t timeout_ms, rpc_result *out);
+
 /* ---- server ----------------------------------------------------------- */
 
 typedef struct rpc_server rpc_server;
