@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +73,22 @@ static int open_pidfd(pid_t pid)
 	return (int)pidfd_open(pid, 0);
 }
 
+/* Close every fd >= 3 except keep (close_range(2), Linux 5.9; without it,
+ * mark them close-on-exec one by one up to the descriptor limit). Only
+ * async-signal-safe calls: this runs between fork and exec. */
+static int close_others(int keep)
+{
+	if ((keep <= 3 || syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u) == 0) &&
+	    syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0)
+		return 0;
+	struct rlimit rl;
+	long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long)rl.rlim_cur : 65536;
+	for (long fd = 3; fd < max; fd++)
+		if (fd != keep)
+			(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
 /* In the child: only async-signal-safe calls, then exec or _exit — gRPC's
  * threads hold locks we must never touch after fork (no fork handlers). */
 static void __attribute__((noreturn))
@@ -83,12 +101,24 @@ child_exec(const char *path, char *const envp[], int devnull, int out_w, int err
 	 * (we would have been re-parented already). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(127);
+	/* Issue 15 (L7): the agent leads a process group of its own, so stop
+	 * can signal every descendant at once (kill(-pgid)). The parent calls
+	 * setpgid() too, so the group exists whichever side runs first. An
+	 * agent that calls setsid() keeps pgid == pid, so -pid still reaches
+	 * its children. */
+	if (setpgid(0, 0) < 0)
+		goto fail;
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL); /* EINVAL for SIGKILL/SIGSTOP/RT internals: fine */
 	if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+		goto fail;
+	/* Issue 15: nothing beyond stdin/stdout/stderr reaches the agent, not
+	 * even descriptors the host opened without O_CLOEXEC. The exec-error
+	 * pipe is close-on-exec already and must stay open until execve. */
+	if (close_others(errpipe_w) < 0)
 		goto fail;
 	char *const argv[] = { (char *)path, NULL };
 	if (exec_fail) { /* fault point supervisor/spawn/exec, decided before fork */
@@ -132,6 +162,9 @@ int sup_spawn_exec(void *ud, const char *path, char *const envp[], sup_child *ch
 		goto fail_errno;
 	if (pid == 0)
 		child_exec(path, envp, devnull, outp[1], errp[1], xp[1], exec_fail, parent);
+	/* the other half of the setpgid race (see child_exec); EACCES once the
+	 * child has exec'd, ESRCH if it is gone already: both harmless */
+	(void)setpgid(pid, pid);
 
 	close(outp[1]);
 	close(errp[1]);
