@@ -132,6 +132,11 @@ static int helper_main(const char *role)
 	}
 	if (strcmp(role, "stubborn") == 0) {
 		signal(SIGTERM, SIG_IGN);
+		/* readiness through the stdout pipe, AFTER SIG_IGN: the test's
+		 * clock stands still until this line arrives (issue 15: the
+		 * SIGTERM used to beat the signal() call under ASan) */
+		printf("stubborn: SIGTERM ignored\n");
+		fflush(stdout);
 		for (;;)
 			pause();
 	}
@@ -169,6 +174,8 @@ typedef struct fake {
 	int64_t now_us;
 	int spawns;
 	json_t *events;
+	const char *gate_line; /* the fake clock stands still until this output line */
+	bool gate_open;
 } fake;
 
 static int64_t fake_now(void *ud)
@@ -189,6 +196,8 @@ static int fake_poll(void *ud, struct pollfd *fds, nfds_t n, int timeout_ms)
 	int rc = poll(fds, n, timeout_ms < 0 ? -1 : (timeout_ms < cap ? timeout_ms : cap));
 	if (rc != 0 || timeout_ms == 0)
 		return rc < 0 ? -errno : rc;
+	if (f->gate_line && !f->gate_open)
+		return 0; /* a real wait for the gate line; fake time stands still */
 	if (timeout_ms > 0)
 		f->now_us += (int64_t)timeout_ms * 1000;
 	return 0;
@@ -202,7 +211,11 @@ static int fake_spawn(void *ud, const char *path, char *const envp[], sup_child 
 
 static void collect(void *ud, const json_t *ev)
 {
-	json_array_append_new(((fake *)ud)->events, json_deep_copy(ev));
+	fake *f = ud;
+	const char *line = json_string_value(json_object_get(ev, "line"));
+	if (f->gate_line && line && strcmp(line, f->gate_line) == 0)
+		f->gate_open = true;
+	json_array_append_new(f->events, json_deep_copy(ev));
 }
 
 typedef struct fx {
@@ -574,7 +587,9 @@ static void test_L7_stop_sigkill_after_grace(void **state)
 	sup_config_set(&x->cfg, "shutdown_grace_ms", "300", NULL);
 	sup_config_set(&x->cfg, "ready_timeout_ms", "50", NULL);
 	sup_config_set(&x->cfg, "health_base_delay_ms", "1", NULL);
+	x->f.gate_line = "stubborn: SIGTERM ignored"; /* no SIGTERM before SIG_IGN */
 	start(x, "stubborn");
+	assert_true(x->f.gate_open);
 	/* health_failed → the child is stopped the L7 way: SIGTERM ignored → SIGKILL */
 	assert_string_equal(sup_reason(x->s), "health_failed");
 	json_t *k = NULL;
