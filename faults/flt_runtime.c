@@ -17,7 +17,7 @@
 
 typedef struct ext_state {
 	char name[128];
-	int mode;        /* 0 nth, 1 probability */
+	int mode;        /* 0 nth, 1 probability, 2 always, 3 once */
 	long nth;
 	double p;
 	uint64_t rng;
@@ -68,7 +68,12 @@ static int external_cb(const char *name, int *failnum, void **failinfo, unsigned
 		return 0;
 	long n = __atomic_add_fetch(&st->calls, 1, __ATOMIC_SEQ_CST);
 	bool fail;
-	if (st->mode == 0) {
+	if (st->mode == 2) {
+		fail = true;
+	} else if (st->mode == 3) {
+		long none = 0; /* only the first evaluation, even across threads */
+		return __atomic_compare_exchange_n(&st->fired, &none, 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	} else if (st->mode == 0) {
 		fail = n == st->nth;
 	} else {
 		uint64_t r = next_rand(&st->rng);
@@ -127,17 +132,18 @@ int flt_enable_json(const json_t *e, char *err, size_t errlen)
 		fiu_init(0);
 		inited = true;
 	}
+	/* Every mode goes through external_cb, so that every point has
+	 * calls/fired counts: a plan whose fault never fired is caught
+	 * (issue 10), whatever its mode. */
 	int rc;
-	if (!strcmp(mode, "always")) {
-		rc = fiu_enable(point, 1, info, 0);
-	} else if (!strcmp(mode, "once")) {
-		rc = fiu_enable(point, 1, info, FIU_ONETIME);
-	} else if (!strcmp(mode, "nth") || !strcmp(mode, "probability")) {
-		bool nth = !strcmp(mode, "nth");
+	int m = !strcmp(mode, "nth") ? 0 : !strcmp(mode, "probability") ? 1 : !strcmp(mode, "always") ? 2
+	      : !strcmp(mode, "once") ? 3 : -1;
+	if (m >= 0) {
+		bool nth = m == 0;
 		json_t *nj = json_object_get(e, "nth"), *pj = json_object_get(e, "probability");
 		if (nth && (!json_is_integer(nj) || json_integer_value(nj) < 1))
 			return ERR("fault %s: mode nth needs \"nth\" >= 1", point);
-		if (!nth && (!json_is_number(pj) || json_number_value(pj) < 0 || json_number_value(pj) > 1))
+		if (m == 1 && (!json_is_number(pj) || json_number_value(pj) < 0 || json_number_value(pj) > 1))
 			return ERR("fault %s: mode probability needs \"probability\" in 0..1", point);
 		ext_state *st = ext_find(point);
 		if (!st) {
@@ -146,9 +152,9 @@ int flt_enable_json(const json_t *e, char *err, size_t errlen)
 			st = &ext[n_ext++];
 			snprintf(st->name, sizeof(st->name), "%s", point);
 		}
-		st->mode = nth ? 0 : 1;
+		st->mode = m;
 		st->nth = nth ? (long)json_integer_value(nj) : 0;
-		st->p = nth ? 0 : json_number_value(pj);
+		st->p = m == 1 ? json_number_value(pj) : 0;
 		st->rng = (uint64_t)json_integer_value(json_object_get(e, "seed")) ^ 0x6e656972615f666cULL;
 		__atomic_store_n(&st->calls, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&st->fired, 0, __ATOMIC_SEQ_CST);

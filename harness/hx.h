@@ -91,3 +91,14 @@ void hx_faults_cleanup(hx_faults *fx);
 /* `neira-harness sweep …` and `neira-harness chaos …` (argv after the
  * command word). Exit status: 0 no violation, 1 violations, 2 usage. */
 int hx_faults_main(const char *cmd, int argc, char **argv, const char *dir, const hx_paths *paths);
+
+/* ---- names (hx_names.c): load-time checks of every name a scenario uses --
+ * Each returns 0, or -EINVAL with "unknown X 'name' (did you mean 'y'?)" in
+ * why (size n). */
+int hx_check_event(const char *name, char *why, size_t n);
+int hx_check_event_field(const char *event, const char *field, char *why, size_t n);
+int hx_check_preset(const char *name, char *why, size_t n);
+/* the fake agent's own parser over preset + script (either may be NULL) */
+int hx_check_script(const char *preset, const json_t *script, char *why, size_t n);
+/* supervisor/sup_config.c over KEY=VALUE ("{dir}" allowed in values) */
+int hx_check_config(const char *key, const char *value, char *why, size_t n);

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <sys/un.h>
 
+#include "nv.h"
+
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned init_refs;
 
@@ -33,15 +35,8 @@ size_t rpc_socket_path_max(void)
 
 const char *rpc_status_name(int code)
 {
-	static const char *const names[] = {
-		"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-		"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-		"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-		"INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
-	};
-	if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
-		return "UNKNOWN_STATUS";
-	return names[code];
+	const char *n = nv_status_name(code); /* the one table (vocab/) */
+	return n ? n : "UNKNOWN_STATUS";
 }
 
 gpr_timespec rpc__deadline(int64_t timeout_ms)

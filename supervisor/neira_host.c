@@ -16,6 +16,12 @@
  *    "prompt":…,"name":…,"args_json":…,"deadline_ms":optional}
  *      → {"reply":"call","ok","mock","status","error", reply fields
  *         ("text" | "result_json" | "healthy","version","message"),"duration_ms"}
+ *   {"cmd":"call_async", same fields as call}
+ *      → {"reply":"call_async","accepted":true} at once, then, when the call
+ *        ends, the same {"reply":"call",…} as a call, with the same id. While
+ *        calls are in flight, further call, call_async and snapshot commands
+ *        run at once (nested: a call the breaker rejects answers at once, C3);
+ *        any other command waits until no call is in flight.
  *   {"cmd":"wait","ms":N}   runs the event loop N ms → {"reply":"wait"}
  *   {"cmd":"wait_event","event":NAME,"timeout_ms":N}
  *      → {"reply":"wait_event","seen":bool}; seen = an event NAME was emitted
@@ -50,6 +56,7 @@
 #include "flt.h"
 #endif
 #include "sup.h"
+#include "sup_bytes.h"
 #include "sup_linebuf.h"
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
@@ -66,6 +73,12 @@ typedef struct host {
 	} seen[32];
 	unsigned n_seen;
 	bool stop_requested;
+	/* drive: stdin is read at top level and, while a typed call waits,
+	 * from the supervisor's call hook (C3: concurrent calls) */
+	sup_linebuf lb;
+	bool eof;
+	json_t *deferred; /* commands that must wait until no call is in flight */
+	bool deferred_pending;
 } host;
 
 static void usage(FILE *f)
@@ -228,14 +241,16 @@ static json_t *reply_json(const char *kind, sup_reply *r)
 	json_t *j = json_pack("{s:s, s:b, s:b, s:s}", "reply", kind, "ok", r->ok, "mock", r->mock, "status",
 			      r->status_name);
 	json_object_set_new(j, "error", r->ok ? json_null() : sup_error_to_json(&r->err));
+	/* issue 15: the agent's bytes exactly — NULs as \u0000, and bytes that
+	 * are not UTF-8 as U+FFFD plus the exact bytes in "<field>_b64" */
 	if (r->text)
-		json_object_set_new(j, "text", json_string(r->text));
+		sup_json_set_bytes(j, "text", r->text, r->text_len);
 	if (r->result_json)
-		json_object_set_new(j, "result_json", json_string(r->result_json));
+		sup_json_set_bytes(j, "result_json", r->result_json, r->result_json_len);
 	if (r->version) {
 		json_object_set_new(j, "healthy", json_boolean(r->healthy));
-		json_object_set_new(j, "version", json_string(r->version));
-		json_object_set_new(j, "message", json_string(r->message ? r->message : ""));
+		sup_json_set_bytes(j, "version", r->version, r->version_len);
+		sup_json_set_bytes(j, "message", r->message ? r->message : "", r->message ? r->message_len : 0);
 	}
 	json_object_set_new(j, "duration_ms", json_real(r->duration_ms));
 	return j;
@@ -293,6 +308,87 @@ static void drive_fault(host *h, json_t *cmd)
 	drive_reply(cmd, json_pack("{s:s, s:s}", "reply", "error", "error", msg));
 }
 
+#define DRIVE_MAX_MS (24LL * 60 * 60 * 1000) /* as sup_config's ms fields */
+
+/* Issue 15: every number a command carries is range-checked. cmd[key] must
+ * be absent (→ dflt, unless required) or an integer in 0..DRIVE_MAX_MS;
+ * else false and an error reply has been sent. */
+static bool drive_ms(json_t *cmd, const char *key, int64_t dflt, bool required, int64_t *out)
+{
+	json_t *v = json_object_get(cmd, key);
+	if (!v && !required) {
+		*out = dflt;
+		return true;
+	}
+	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= DRIVE_MAX_MS) {
+		*out = json_integer_value(v);
+		return true;
+	}
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%s: \"%s\" must be an integer in 0..%lld",
+		 json_string_value(json_object_get(cmd, "cmd")), key, DRIVE_MAX_MS);
+	drive_reply(cmd, json_pack("{s:s, s:s}", "reply", "error", "error", msg));
+	return false;
+}
+
+static void drive_call(host *h, json_t *cmd, bool async)
+{
+	const char *m = json_string_value(json_object_get(cmd, "method"));
+	if (!m || (strcmp(m, "health") && strcmp(m, "process_prompt") && strcmp(m, "call_custom_function"))) {
+		drive_reply(cmd, json_pack("{s:s, s:s}", "reply", "error", "error",
+					   "call: \"method\" must be health, process_prompt or call_custom_function"));
+		return;
+	}
+	int64_t dl; /* 0 = the configured call_deadline_ms */
+	if (!drive_ms(cmd, "deadline_ms", 0, false, &dl))
+		return;
+	if (async) /* accepted: the outcome follows as a call reply (same id) */
+		drive_reply(cmd, json_pack("{s:s, s:b}", "reply", "call_async", "accepted", 1));
+	sup_reply r = SUP_REPLY_INIT;
+	do_call(h->s, m, json_string_value(json_object_get(cmd, "prompt")), json_string_value(json_object_get(cmd, "name")),
+		json_string_value(json_object_get(cmd, "args_json")), dl, &r);
+	drive_reply(cmd, reply_json("call", &r));
+	sup_reply_destroy(&r);
+}
+
+static void drive_line(void *ud, const char *line, size_t len, bool truncated);
+
+/* While a call is in flight only calls and snapshots run (nested); every
+ * other command is kept, in order, until the outermost call has ended. */
+static bool must_defer(host *h, const char *c)
+{
+	return sup_calls_in_flight(h->s) > 0 &&
+	       (h->deferred_pending || (strcmp(c, "call") && strcmp(c, "call_async") && strcmp(c, "snapshot")));
+}
+
+static void run_deferred(host *h)
+{
+	while (!h->stop_requested && sup_calls_in_flight(h->s) == 0 && json_array_size(h->deferred)) {
+		json_t *l = json_incref(json_array_get(h->deferred, 0));
+		json_array_remove(h->deferred, 0);
+		h->deferred_pending = json_array_size(h->deferred) > 0;
+		drive_line(h, json_string_value(l), json_string_length(l), false);
+		json_decref(l);
+	}
+	h->deferred_pending = json_array_size(h->deferred) > 0;
+}
+
+/* The supervisor's call hook: stdin is readable while a call waits. */
+static void on_stdin(void *ud)
+{
+	host *h = ud;
+	char buf[8192];
+	ssize_t n = read(0, buf, sizeof(buf));
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n <= 0) { /* EOF: the stop runs once no call is in flight */
+		h->eof = true;
+		sup_set_call_hook(h->s, -1, NULL, NULL);
+		return;
+	}
+	sup_linebuf_feed(&h->lb, buf, (size_t)n, drive_line, h);
+}
+
 static void drive_line(void *ud, const char *line, size_t len, bool truncated)
 {
 	host *h = ud;
@@ -314,6 +410,12 @@ static void drive_line(void *ud, const char *line, size_t len, bool truncated)
 		return;
 	}
 	sup *s = h->s;
+	if (must_defer(h, c)) {
+		json_array_append_new(h->deferred, json_stringn(line, len));
+		h->deferred_pending = true;
+		json_decref(cmd);
+		return;
+	}
 	if (strcmp(c, "init") == 0) {
 		if (sup_get_state(s) == SUP_STATE_IDLE)
 			sup_init(s);
@@ -321,40 +423,30 @@ static void drive_line(void *ud, const char *line, size_t len, bool truncated)
 		json_object_set_new(r, "reply", json_string("init"));
 		json_object_set_new(r, "pid", sup_child_pid(s) ? json_integer(sup_child_pid(s)) : json_null());
 		drive_reply(cmd, r);
-	} else if (strcmp(c, "call") == 0) {
-		const char *m = json_string_value(json_object_get(cmd, "method"));
-		json_t *dl = json_object_get(cmd, "deadline_ms");
-		sup_reply r = SUP_REPLY_INIT;
-		int rc = m ? do_call(s, m, json_string_value(json_object_get(cmd, "prompt")),
-				     json_string_value(json_object_get(cmd, "name")),
-				     json_string_value(json_object_get(cmd, "args_json")),
-				     json_is_integer(dl) ? json_integer_value(dl) : 0, &r)
-			   : -ENOSYS;
-		if (rc == -ENOSYS)
-			drive_reply(cmd, json_pack("{s:s, s:s}", "reply", "error", "error",
-						   "call: \"method\" must be health, process_prompt or call_custom_function"));
-		else
-			drive_reply(cmd, reply_json("call", &r));
-		sup_reply_destroy(&r);
+	} else if (strcmp(c, "call") == 0 || strcmp(c, "call_async") == 0) {
+		drive_call(h, cmd, strcmp(c, "call_async") == 0);
 	} else if (strcmp(c, "wait") == 0) {
-		json_int_t ms = json_integer_value(json_object_get(cmd, "ms"));
-		sup_run(s, ms, -1);
-		drive_reply(cmd, json_pack("{s:s}", "reply", "wait"));
+		int64_t ms; /* issue 15: {"ms":-1} used to mean "forever" here */
+		if (drive_ms(cmd, "ms", 0, true, &ms)) {
+			sup_run(s, ms, -1);
+			drive_reply(cmd, json_pack("{s:s}", "reply", "wait"));
+		}
 	} else if (strcmp(c, "wait_event") == 0) {
 		const char *ev = json_string_value(json_object_get(cmd, "event"));
-		json_t *to = json_object_get(cmd, "timeout_ms");
-		int64_t timeout = json_is_integer(to) ? json_integer_value(to) : 5000;
+		int64_t timeout;
 		bool seen = false;
-		if (ev) {
-			double end = sup_elapsed_ms(s) + (double)timeout;
-			while (!(seen = consume_seen(h, ev))) {
-				double left = end - sup_elapsed_ms(s);
-				if (left <= 0)
-					break;
-				sup_run(s, (int64_t)left + 1 > 50 ? 50 : (int64_t)left + 1, -1);
+		if (drive_ms(cmd, "timeout_ms", 5000, false, &timeout)) { /* else: error reply sent */
+			if (ev) {
+				double end = sup_elapsed_ms(s) + (double)timeout;
+				while (!(seen = consume_seen(h, ev))) {
+					double left = end - sup_elapsed_ms(s);
+					if (left <= 0)
+						break;
+					sup_run(s, (int64_t)left + 1 > 50 ? 50 : (int64_t)left + 1, -1);
+				}
 			}
+			drive_reply(cmd, json_pack("{s:s, s:b}", "reply", "wait_event", "seen", seen));
 		}
-		drive_reply(cmd, json_pack("{s:s, s:b}", "reply", "wait_event", "seen", seen));
 	} else if (strcmp(c, "snapshot") == 0) {
 		json_t *r = json_object();
 		json_object_set_new(r, "reply", json_string("snapshot"));
@@ -380,14 +472,22 @@ static void drive_line(void *ud, const char *line, size_t len, bool truncated)
 		drive_reply(cmd, json_pack("{s:s, s:s}", "reply", "error", "error", msg));
 	}
 	json_decref(cmd);
+	run_deferred(h);
 }
 
 static int run_drive(host *h)
 {
-	sup_linebuf lb;
-	sup_linebuf_init(&lb, 1 << 20);
+	sup_linebuf_init(&h->lb, 1 << 20);
+	h->deferred = json_array();
+	sup_set_call_hook(h->s, 0, on_stdin, h);
 	char buf[8192];
 	while (!h->stop_requested) {
+		if (h->eof) {
+			sup_linebuf_flush(&h->lb, drive_line, h);
+			if (!h->stop_requested)
+				drive_stop(h, NULL); /* EOF = stop */
+			break;
+		}
 		/* keep the supervisor's loop running while stdin is idle */
 		/* a failing poll (fault point supervisor/loop/poll) must not end
 		 * the session: the read below then simply blocks for the next
@@ -397,14 +497,14 @@ static int run_drive(host *h)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			sup_linebuf_flush(&lb, drive_line, h);
-			if (!h->stop_requested)
-				drive_stop(h, NULL); /* EOF = stop */
-			break;
+			h->eof = true;
+			continue;
 		}
-		sup_linebuf_feed(&lb, buf, (size_t)n, drive_line, h);
+		sup_linebuf_feed(&h->lb, buf, (size_t)n, drive_line, h);
 	}
-	sup_linebuf_destroy(&lb);
+	sup_set_call_hook(h->s, -1, NULL, NULL);
+	sup_linebuf_destroy(&h->lb);
+	json_decref(h->deferred);
 	return 0;
 }
 

@@ -84,20 +84,38 @@ int sup_init(sup *s);
 
 /* L7: SIGTERM, grace (shutdown_grace_ms) watched on the pidfd, SIGKILL,
  * reap, remove the socket file (and the private dir, S4), close every fd.
+ * Issue 15: the signals go to the agent's whole process group (it leads
+ * one); when the agent exits, what is left of its group gets SIGKILL before
+ * the agent is reaped. The socket file is removed only if it is the inode
+ * our agent served on or provably stale (connect → ECONNREFUSED); inside
+ * the private dir only through the dir's fd, never through a swapped name.
  * Fills the child's exit code (-1 if killed by a signal) and signal (0 if
  * none), elapsed ms. Idempotent: returns 0; later calls report no child. */
 int sup_stop(sup *s, int *exit_code, int *signal, double *elapsed_ms);
 
-/* Run the event loop for up to timeout_ms (-1 = forever): child output,
- * child exit, restarts. Returns 1 as soon as extra_fd (if >= 0) polls
- * readable, 0 when the time is up. */
+/* Run the event loop for up to timeout_ms (-1 = forever, else 0..24 h;
+ * anything else → -ERANGE): child output, child exit, restarts. Returns 1 as
+ * soon as extra_fd (if >= 0) polls readable, 0 when the time is up. */
 int sup_run(sup *s, int64_t timeout_ms, int extra_fd);
+
+/* Concurrent calls (C3): while a typed call waits for its answer, the loop
+ * also polls `fd` and runs `cb(ud)` when it is readable. The callback may
+ * start further typed calls: one the breaker rejects (C2, or C3 while the
+ * half-open trial is out) returns at once; one that is sent nests inside the
+ * waiting call, whose own completion is then taken when the nested one ends.
+ * fd < 0 removes the hook. The host must not stop or re-initialise the
+ * supervisor from the callback (neira-host queues such commands). */
+void sup_set_call_hook(sup *s, int fd, void (*cb)(void *ud), void *ud);
+/* Typed calls in progress (nesting depth), 0 outside calls. */
+int sup_calls_in_flight(const sup *s);
 
 /* Introspection (K1: the host can always ask the mode and why). */
 bool sup_is_ready(const sup *s);
 sup_state sup_get_state(const sup *s);
 /* "missing_executable", "spawn_failed", "early_exit", "health_failed",
- * "agent_died", "config_error", "peer_check_failed"; NULL while not mock. */
+ * "agent_died", "config_error", "peer_check_failed", "socket_in_use" (a live
+ * server already accepts on the socket path: never removed, issue 15); NULL
+ * while not mock. */
 const char *sup_reason(const sup *s);
 /* The last structured error (O1), or NULL when none was recorded. */
 const sup_error *sup_last_error(const sup *s);
@@ -130,11 +148,15 @@ typedef struct sup_reply {
 	bool mock;          /* K1: answered by mock mode */
 	int status;         /* gRPC code of the last attempt, -1 if none was sent */
 	char status_name[32]; /* rpc_status_name, or "MOCK", "BREAKER_OPEN", "AGENT_DIED", "INVALID_ARGUMENT" */
+	/* Strings are the agent's bytes exactly (issue 15): NUL-terminated for
+	 * convenience, but they may hold NUL bytes or be invalid UTF-8 — the
+	 * *_len fields are authoritative. */
 	char *text;         /* process_prompt */
 	char *result_json;  /* call_custom_function */
 	bool healthy;       /* health */
 	char *version;      /* health */
 	char *message;      /* health */
+	size_t text_len, result_json_len, version_len, message_len;
 	double duration_ms;
 	sup_error err;      /* set when !ok */
 } sup_reply;
@@ -142,10 +164,12 @@ typedef struct sup_reply {
 #define SUP_REPLY_INIT { .status = -1 }
 void sup_reply_destroy(sup_reply *r);
 
-/* Typed calls; deadline_ms <= 0 = call_deadline_ms from the config. Return 0
- * when a reply arrived (mock replies included), or a negative errno with
- * r->err filled (-EINVAL bad arguments, rejected before sending; -EAGAIN
- * breaker open; -EPIPE agent died; -EIO other gRPC failure). */
+/* Typed calls; deadline_ms <= 0 = call_deadline_ms from the config, at most
+ * a day (more is rejected as a bad argument: -EINVAL, never counted, C4).
+ * Return 0 when a reply arrived (mock replies included), or a negative errno
+ * with r->err filled (-EINVAL bad arguments, rejected before sending; -EAGAIN
+ * breaker open; -EPIPE agent died; -EIO other gRPC failure, including a
+ * reply too large to receive, which counts for the breaker). */
 int sup_call_health(sup *s, int64_t deadline_ms, sup_reply *r);
 int sup_call_process_prompt(sup *s, const char *prompt, int64_t deadline_ms, sup_reply *r);
 int sup_call_custom_function(sup *s, const char *name, const char *args_json, int64_t deadline_ms,

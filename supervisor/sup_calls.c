@@ -10,6 +10,7 @@
 
 #include "agent.pb-c.h"
 #include "flt_points.h"
+#include "sup_bytes.h"
 #include "sup_internal.h"
 
 static const char *const method_names[SUP_METHOD_COUNT_] = { "health", "process_prompt", "call_custom_function" };
@@ -46,7 +47,7 @@ static void set_status(sup_reply *r, const char *name)
 static void call_end(sup *s, sup_method m, const char *path, sup_reply *r, int64_t start_us)
 {
 	r->duration_ms = (double)(sup__now(s) - start_us) / 1000.0;
-	sup__emit(s, "call_end",
+	sup__emit(s, NV_EV_CALL_END,
 		  json_pack("{s:s, s:s, s:s, s:b, s:b, s:f, s:s?}", "method", sup_method_name(m), "path",
 			    path ? path : "", "status", r->status_name, "ok", r->ok, "mock", r->mock, "duration_ms",
 			    r->duration_ms, "error", r->ok ? NULL : r->err.message));
@@ -81,16 +82,39 @@ static int mock_answer(sup *s, sup_method m, const char *prompt, const char *nam
 	default:
 		break;
 	}
-	sup__emit(s, "call_start", json_pack("{s:s, s:s}", "method", sup_method_name(m), "path", "mock"));
+	r->text_len = r->text ? strlen(r->text) : 0;
+	r->result_json_len = r->result_json ? strlen(r->result_json) : 0;
+	r->version_len = r->version ? strlen(r->version) : 0;
+	r->message_len = r->message ? strlen(r->message) : 0;
+	sup__emit(s, NV_EV_CALL_START, json_pack("{s:s, s:s}", "method", sup_method_name(m), "path", "mock"));
 	call_end(s, m, "mock", r, start_us);
 	return 0;
 }
 
-/* C4: what counts as a breaker failure. */
+/* C4: what counts as a breaker failure. Issue 15: RESOURCE_EXHAUSTED too —
+ * the client's answer to a reply larger than it accepts (an agent sending
+ * 8 MB or 100 MB), a transport-level failure, not an application answer. */
 static bool counts_as_failure(int status)
 {
 	return status == RPC_UNAVAILABLE || status == RPC_DEADLINE_EXCEEDED || status == RPC_INTERNAL ||
-	       status == RPC_CANCELLED;
+	       status == RPC_CANCELLED || status == SUP_RPC_RESOURCE_EXHAUSTED;
+}
+
+/* A copy of the string field `field` of a reply, byte for byte (issue 15:
+ * NULs and non-UTF-8 bytes kept; protobuf-c's char * would end at a NUL). */
+static int dup_field(const rpc_result *res, uint32_t field, char **out, size_t *out_len)
+{
+	const char *p;
+	size_t n;
+	if (sup_wire_bytes(res->data, res->len, field, &p, &n) < 0)
+		return -EPROTO;
+	*out = malloc(n + 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, p, n);
+	(*out)[n] = '\0';
+	*out_len = n;
+	return 0;
 }
 
 static void breaker_report(sup *s, int outcome /* 1 success, -1 failure, 0 neutral */)
@@ -115,28 +139,25 @@ static int decode_reply(sup_method m, const rpc_result *res, sup_reply *r)
 		if (!p)
 			return -EPROTO;
 		r->healthy = p->healthy;
-		r->version = strdup(p->version ? p->version : "");
-		r->message = strdup(p->message ? p->message : "");
 		neira__agent__v1__health_check_response__free_unpacked(p, NULL);
-		return 0;
+		int rc = dup_field(res, 3, &r->version, &r->version_len);
+		return rc < 0 ? rc : dup_field(res, 2, &r->message, &r->message_len);
 	}
 	case SUP_METHOD_PROCESS_PROMPT: {
 		Neira__Agent__V1__ProcessPromptResponse *p =
 			neira__agent__v1__process_prompt_response__unpack(NULL, res->len, res->data);
 		if (!p)
 			return -EPROTO;
-		r->text = strdup(p->text ? p->text : "");
 		neira__agent__v1__process_prompt_response__free_unpacked(p, NULL);
-		return 0;
+		return dup_field(res, 1, &r->text, &r->text_len);
 	}
 	case SUP_METHOD_CALL_CUSTOM_FUNCTION: {
 		Neira__Agent__V1__CallCustomFunctionResponse *p =
 			neira__agent__v1__call_custom_function_response__unpack(NULL, res->len, res->data);
 		if (!p)
 			return -EPROTO;
-		r->result_json = strdup(p->result_json ? p->result_json : "");
 		neira__agent__v1__call_custom_function_response__free_unpacked(p, NULL);
-		return 0;
+		return dup_field(res, 1, &r->result_json, &r->result_json_len);
 	}
 	default:
 		return -EINVAL;
@@ -154,9 +175,25 @@ static int wait_call(sup *s, rpc_call *call, int64_t deadline_us)
 			return -EPIPE;
 		if (sup__now(s) >= deadline_us)
 			return 0;
-		bool ready = false;
-		sup__loop_once(s, deadline_us, -1, NULL, call, &ready);
+		bool ready = false, hook = false;
+		sup__loop_once(s, deadline_us, s->call_hook ? s->call_hook_fd : -1, &hook, call, &ready);
+		if (hook && s->call_hook)
+			s->call_hook(s->call_hook_ud); /* may start nested calls (C3) */
 	}
+}
+
+void sup_set_call_hook(sup *s, int fd, void (*cb)(void *ud), void *ud)
+{
+	if (!s)
+		return;
+	s->call_hook_fd = fd;
+	s->call_hook = fd >= 0 ? cb : NULL;
+	s->call_hook_ud = ud;
+}
+
+int sup_calls_in_flight(const sup *s)
+{
+	return s ? s->calls_in_flight : 0;
 }
 
 /* L8: the call failed because the agent died: say so, with the exit status. */
@@ -201,14 +238,14 @@ static int do_call(sup *s, sup_method m, const uint8_t *req, size_t req_len, int
 		sup_error_ctx(&r->err, "breaker", "%s", sup_breaker_state_name(s->br.state));
 		/* no call_start: nothing is sent, and the event stream must
 		 * show that the agent was not touched (C2) */
-		sup__emit(s, "call_rejected",
+		sup__emit(s, NV_EV_CALL_REJECTED,
 			  json_pack("{s:s, s:s, s:s, s:s, s:I}", "method", sup_method_name(m), "path", path, "reason",
 				    "breaker_open", "breaker", sup_breaker_state_name(s->br.state), "retry_in_ms",
 				    (json_int_t)(sup_breaker_retry_in_ms(&s->br, start_us) / 1000)));
 		call_end(s, m, path, r, start_us);
 		return -EAGAIN;
 	}
-	sup__emit(s, "call_start", json_pack("{s:s, s:s}", "method", sup_method_name(m), "path", path));
+	sup__emit(s, NV_EV_CALL_START, json_pack("{s:s, s:s}", "method", sup_method_name(m), "path", path));
 	const char *tried[2] = { path, NULL };
 	int ntried = 1;
 	int64_t deadline_us = start_us + deadline_ms * 1000;
@@ -263,7 +300,7 @@ static int do_call(sup *s, sup_method m, const uint8_t *req, size_t req_len, int
 			 * event (M2/C4) */
 			int other = !s->casing[m];
 			const char *to = sup__path_for(m, other);
-			sup__emit(s, "call_case_retry",
+			sup__emit(s, NV_EV_CALL_CASE_RETRY,
 				  json_pack("{s:s, s:s, s:s}", "method", sup_method_name(m), "from", path, "to", to));
 			tried[ntried++] = to;
 			path = to;
@@ -321,6 +358,10 @@ static int typed_call(sup *s, sup_method m, const char *prompt, const char *name
 	int64_t start = sup__now(s);
 	/* C4: bad arguments are rejected before sending and never counted */
 	const char *bad = NULL;
+	/* issue 15: range-checked, or the µs deadline below overflows and an
+	 * instant DEADLINE_EXCEEDED would count as a breaker failure */
+	if (deadline_ms > SUP_MAX_MS)
+		bad = "deadline_ms out of range (at most 86400000 ms; <= 0 = the configured call_deadline_ms)";
 	if (m == SUP_METHOD_PROCESS_PROMPT && !prompt)
 		bad = "prompt is NULL";
 	if (m == SUP_METHOD_CALL_CUSTOM_FUNCTION) {
@@ -383,7 +424,9 @@ static int typed_call(sup *s, sup_method m, const char *prompt, const char *name
 		sup_error_set(&r->err, "supervisor", ENOMEM, "call %s: encode request: out of memory", sup_method_name(m));
 		return -ENOMEM;
 	}
+	s->calls_in_flight++;
 	int rc = do_call(s, m, buf, len, deadline_ms, r, start);
+	s->calls_in_flight--;
 	free(buf);
 	return rc;
 }

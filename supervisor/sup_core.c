@@ -19,6 +19,7 @@
 
 #include "agent.pb-c.h"
 #include "flt_points.h"
+#include "sup_bytes.h"
 #include "sup_internal.h"
 
 extern char **environ;
@@ -50,7 +51,7 @@ static double ms_of(int64_t us)
 
 /* ---- events (O3) --------------------------------------------------------- */
 
-void sup__emit(sup *s, const char *name, json_t *fields)
+void sup__emit(sup *s, nv_event_id id, json_t *fields)
 {
 	json_t *ev = fields ? fields : json_object();
 	if (!ev)
@@ -59,7 +60,7 @@ void sup__emit(sup *s, const char *name, json_t *fields)
 		json_t *out = json_object();
 		if (out) {
 			json_object_set_new(out, "t_ms", json_real(ms_of(sup__now(s) - s->t0_us)));
-			json_object_set_new(out, "event", json_string(name));
+			json_object_set_new(out, "event", json_string(nv_event_name(id)));
 			json_object_update(out, ev);
 			s->ev_fn(s->ev_ud, out);
 			json_decref(out);
@@ -74,7 +75,7 @@ void sup__set_state(sup *s, sup_state to)
 		return;
 	sup_state from = s->state;
 	s->state = to;
-	sup__emit(s, "state", json_pack("{s:s, s:s}", "from", sup_state_name(from), "to", sup_state_name(to)));
+	sup__emit(s, NV_EV_STATE, json_pack("{s:s, s:s}", "from", sup_state_name(from), "to", sup_state_name(to)));
 }
 
 void sup__breaker_event(sup *s, sup_breaker_state from)
@@ -82,7 +83,7 @@ void sup__breaker_event(sup *s, sup_breaker_state from)
 	if (s->br.state == from)
 		return;
 	sup_metrics_set_breaker(&s->m, (int)s->br.state);
-	sup__emit(s, "breaker",
+	sup__emit(s, NV_EV_BREAKER,
 		  json_pack("{s:s, s:s, s:i}", "from", sup_breaker_state_name(from), "to",
 			    sup_breaker_state_name(s->br.state), "failures", s->br.failures));
 }
@@ -93,7 +94,8 @@ static json_t *last_lines_json(const sup *s)
 	unsigned n = s->n_last < SUP_LAST_LINES ? s->n_last : SUP_LAST_LINES;
 	for (unsigned i = 0; i < n; i++) {
 		unsigned idx = (s->n_last - n + i) % SUP_LAST_LINES;
-		json_array_append_new(a, json_string(s->last_lines[idx] ? s->last_lines[idx] : ""));
+		const char *l = s->last_lines[idx] ? s->last_lines[idx] : "";
+		json_array_append_new(a, sup_json_bytes(l, strlen(l), NULL)); /* never dropped (issue 15) */
 	}
 	return a;
 }
@@ -109,30 +111,13 @@ int sup_new(const sup_config *cfg, const sup_env *env, sup **out, sup_error *err
 		return -ENOMEM;
 	}
 	sup_config_init(&s->cfg);
-	if (cfg) {
-		/* deep copy through the key interface keeps ownership simple */
-		json_t *j = sup_config_json(cfg);
-		const char *k;
-		json_t *v;
-		json_object_foreach(j, k, v) {
-			char buf[64];
-			const char *val = NULL;
-			if (json_is_string(v))
-				val = json_string_value(v);
-			else if (json_is_boolean(v))
-				val = json_is_true(v) ? "true" : "false";
-			else if (json_is_integer(v)) {
-				snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
-				val = buf;
-			}
-			if (val && sup_config_set(&s->cfg, k, val, err) < 0) {
-				json_decref(j);
-				sup_config_destroy(&s->cfg);
-				free(s);
-				return -EINVAL;
-			}
-		}
-		json_decref(j);
+	/* Issue 15: a byte-for-byte copy (paths need not be UTF-8, so no
+	 * detour through JSON), every number checked against its range */
+	int crc = cfg ? sup_config_copy(&s->cfg, cfg, err) : 0;
+	if (crc < 0) {
+		sup_config_destroy(&s->cfg);
+		free(s);
+		return crc;
 	}
 	s->env.now_us = env && env->now_us ? env->now_us : sup_clock_now_us;
 	s->env.poll = env && env->poll ? env->poll : sup_clock_poll;
@@ -143,6 +128,7 @@ int sup_new(const sup_config *cfg, const sup_env *env, sup **out, sup_error *err
 	s->state = SUP_STATE_IDLE;
 	s->ch.pid = 0;
 	s->ch.pidfd = s->ch.out_fd = s->ch.err_fd = -1;
+	s->privdir_fd = -1;
 	s->exit_code = -1;
 	s->init_ms = -1;
 	sup_linebuf_init(&s->lb[0], 4096);
@@ -233,8 +219,10 @@ static void go_mock(sup *s, const char *reason)
 	s->reason = reason;
 	sup_error_ctx(&s->err, "reason", "%s", reason);
 	sup__set_state(s, SUP_STATE_MOCK);
-	sup__emit(s, "fallback", json_pack("{s:s, s:s, s:o*}", "reason", reason, "message", s->err.message,
-					   "error", sup_error_to_json(&s->err)));
+	json_t *f = json_pack("{s:s, s:o*}", "reason", reason, "error", sup_error_to_json(&s->err));
+	if (f) /* issue 15: the message may quote a non-UTF-8 path */
+		sup_json_set_bytes(f, "message", s->err.message, strlen(s->err.message));
+	sup__emit(s, NV_EV_FALLBACK, f);
 	/* K2/L2: nothing is left behind — a child that never became ready
 	 * is stopped the L7 way. */
 	if (s->child_alive)
@@ -253,12 +241,58 @@ static void remember_line(sup *s, const char *line, size_t len)
 
 static void on_marker(sup *s);
 
+static const char *stream_name(int stream)
+{
+	return stream == 0 ? "stdout" : "stderr";
+}
+
+/* Issue 15: the lines of a window beyond the event budget, in one event. */
+static void output_dropped_flush(sup *s, int stream)
+{
+	if (!s->out[stream].win_dropped_lines)
+		return;
+	sup__emit(s, NV_EV_OUTPUT_DROPPED,
+		  json_pack("{s:s, s:I, s:I, s:I}", "stream", stream_name(stream), "lines",
+			    (json_int_t)s->out[stream].win_dropped_lines, "bytes",
+			    (json_int_t)s->out[stream].win_dropped_bytes, "total_lines",
+			    (json_int_t)s->out[stream].dropped_lines));
+	s->out[stream].win_dropped_lines = s->out[stream].win_dropped_bytes = 0;
+}
+
+/* May this line become an `output` event? At most
+ * SUP_OUTPUT_EVENTS_PER_WINDOW per stream and window; the rest is counted. */
+static bool output_event_allowed(sup *s, int stream, size_t len)
+{
+	int64_t now = sup__now(s);
+	if (now - s->out[stream].win_start_us >= SUP_OUTPUT_WINDOW_US) {
+		output_dropped_flush(s, stream);
+		s->out[stream].win_start_us = now;
+		s->out[stream].win_events = 0;
+	}
+	if (s->out[stream].win_events < SUP_OUTPUT_EVENTS_PER_WINDOW) {
+		s->out[stream].win_events++;
+		return true;
+	}
+	s->out[stream].win_dropped_lines++;
+	s->out[stream].win_dropped_bytes += len;
+	s->out[stream].dropped_lines++;
+	return false;
+}
+
 static void on_line(sup *s, int stream, const char *line, size_t len, bool truncated)
 {
 	remember_line(s, line, len);
-	sup__emit(s, "output", json_pack("{s:s, s:s%, s:b}", "stream", stream == 0 ? "stdout" : "stderr",
-					 "line", line, len, "truncated", truncated));
-	if (stream == 0 && sup_is_marker(line, len, truncated))
+	/* L4: every line is looked at; only the event is rate-limited, and
+	 * the marker's line always gets one */
+	bool marker = stream == 0 && sup_is_marker(line, len, truncated);
+	if (marker || output_event_allowed(s, stream, len)) {
+		json_t *f = json_pack("{s:s, s:b}", "stream", stream_name(stream), "truncated", truncated);
+		/* issue 15: bytes that are not UTF-8 come with line_b64 */
+		if (f)
+			sup_json_set_bytes(f, "line", line, len);
+		sup__emit(s, NV_EV_OUTPUT, f);
+	}
+	if (marker)
 		on_marker(s);
 }
 
@@ -284,23 +318,31 @@ static ssize_t output_read(int fd, char *buf, size_t n)
 	return read(fd, buf, n);
 }
 
-/* Read what is there; at EOF deliver the partial line and close. */
+/* Read what is there, at most SUP_OUTPUT_PASS_BYTES (issue 15: a flood
+ * must leave the loop time for its deadlines; poll reports the rest on the
+ * next pass); at EOF deliver the partial line and close. */
 static void drain_fd(sup *s, int stream)
 {
 	int *fd = stream == 0 ? &s->ch.out_fd : &s->ch.err_fd;
 	sup_line_cb cb = stream == 0 ? line_cb_out : line_cb_err;
 	char buf[4096];
-	while (*fd >= 0) {
-		ssize_t n = output_read(*fd, buf, sizeof(buf));
+	size_t budget = SUP_OUTPUT_PASS_BYTES;
+	int eintr = 0;
+	while (*fd >= 0 && budget > 0) {
+		ssize_t n = output_read(*fd, buf, budget < sizeof(buf) ? budget : sizeof(buf));
 		if (n > 0) {
+			budget -= (size_t)n;
 			sup_linebuf_feed(&s->lb[stream], buf, (size_t)n, cb, s);
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
+		/* EINTR: retry, but boundedly (the fault point can make every
+		 * read fail with it) */
+		if (n < 0 && errno == EINTR && ++eintr < 64)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		sup_linebuf_flush(&s->lb[stream], cb, s);
+		output_dropped_flush(s, stream);
 		close(*fd);
 		*fd = -1;
 	}
@@ -351,7 +393,7 @@ static void on_child_exit(sup *s, int status)
 			       s->exit_signal ? json_null() : json_integer(s->exit_code), "signal",
 			       s->exit_signal ? json_integer(s->exit_signal) : json_null(), "last_lines",
 			       last_lines_json(s));
-	sup__emit(s, "child_exit", ev);
+	sup__emit(s, NV_EV_CHILD_EXIT, ev);
 
 	switch (s->state) {
 	case SUP_STATE_STARTING:
@@ -378,16 +420,40 @@ static void on_child_exit(sup *s, int status)
 	}
 }
 
+/* Signal the agent's process group (issue 15: descendants too). The group
+ * id is the agent's pid (setpgid in sup_spawn.c; setsid keeps it), and
+ * while the agent is unreaped that number cannot name anybody else's group.
+ * ESRCH: no such group (a spawn seam without setpgid, or the agent moved
+ * itself elsewhere): the agent alone. */
+static void signal_group(sup *s, int sig)
+{
+	if (kill(-s->ch.pid, sig) < 0 && errno == ESRCH)
+		kill(s->ch.pid, sig);
+}
+
 static void check_reap(sup *s)
 {
 	if (!s->child_alive)
 		return;
-	int status;
-	pid_t r;
+	siginfo_t si;
+	int r;
+	memset(&si, 0, sizeof(si));
+	/* WNOWAIT: look without reaping. While the agent is a zombie its pid
+	 * (= its group's id) stays reserved, so what remains of its group can
+	 * be killed with no risk of hitting a recycled id (issue 15: a
+	 * grandchild holding stdout, children of an agent that died). */
 	do
-		r = waitpid(s->ch.pid, &status, WNOHANG);
+		r = waitid(P_PID, (id_t)s->ch.pid, &si, WEXITED | WNOHANG | WNOWAIT);
 	while (r < 0 && errno == EINTR);
-	if (r == s->ch.pid)
+	if (r < 0 || si.si_pid != s->ch.pid)
+		return;
+	signal_group(s, SIGKILL);
+	int status;
+	pid_t w;
+	do
+		w = waitpid(s->ch.pid, &status, WNOHANG);
+	while (w < 0 && errno == EINTR);
+	if (w == s->ch.pid)
 		on_child_exit(s, status);
 }
 
@@ -444,9 +510,21 @@ static int probe_socket(sup *s, sup_error *perr)
 	return rc;
 }
 
+/* S4/issue 15: the socket file our agent serves on, seen accepting: only
+ * this inode (owned by us) may be removed at stop without further proof. */
+static void note_socket(sup *s)
+{
+	struct stat st;
+	if (lstat(s->sock, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == geteuid()) {
+		s->sock_known = true;
+		s->sock_dev = st.st_dev;
+		s->sock_ino = st.st_ino;
+	}
+}
+
 static void on_marker(sup *s)
 {
-	sup__emit(s, "marker", NULL);
+	sup__emit(s, NV_EV_MARKER, NULL);
 	if (s->state == SUP_STATE_STARTING || s->state == SUP_STATE_HEALTH_CHECK) {
 		sup_health_marker(&s->h, sup__now(s));
 		s->next_connect_us = 0; /* probe the socket right now */
@@ -478,14 +556,19 @@ int sup__call_start(rpc_client *c, const char *path, const uint8_t *req, size_t 
 	return rpc_call_start(c, path, req, len, deadline_ms, out);
 }
 
-static void health_result(sup *s, bool ok, const char *status, json_t *healthy, const char *message,
-			  const char *version)
+/* message/version are the agent's bytes (issue 15: kept exactly, with
+ * *_b64 when they are not UTF-8; NUL bytes included). */
+static void health_result_n(sup *s, bool ok, const char *status, json_t *healthy, const char *message,
+			    size_t message_len, const char *version, size_t version_len)
 {
 	int64_t now = sup__now(s);
-	sup__emit(s, "health_result",
-		  json_pack("{s:i, s:b, s:s, s:o, s:s, s:s, s:f}", "attempt", s->h.attempt, "ok", ok, "status",
-			    status, "healthy", healthy ? healthy : json_null(), "message", message ? message : "",
-			    "version", version ? version : "", "duration_ms", ms_of(now - s->hc_start_us)));
+	json_t *f = json_pack("{s:i, s:b, s:s, s:o, s:f}", "attempt", s->h.attempt, "ok", ok, "status", status,
+			      "healthy", healthy ? healthy : json_null(), "duration_ms", ms_of(now - s->hc_start_us));
+	if (f) {
+		sup_json_set_bytes(f, "message", message ? message : "", message ? message_len : 0);
+		sup_json_set_bytes(f, "version", version ? version : "", version ? version_len : 0);
+	}
+	sup__emit(s, NV_EV_HEALTH_RESULT, f);
 	if (!ok) {
 		sup_error_set(&s->err, "supervisor", 0,
 			      "health check %d/%d of %s failed: %s%s%s", s->h.attempt, s->h.attempts, s->sock,
@@ -495,10 +578,20 @@ static void health_result(sup *s, bool ok, const char *status, json_t *healthy, 
 		sup_error_ctx(&s->err, "socket", "%s", s->sock);
 		sup_error_ctx(&s->err, "path", "%s", s->agent_path);
 	} else if (version) {
-		snprintf(s->agent_version, sizeof(s->agent_version), "%s", version);
+		size_t n = version_len < sizeof(s->agent_version) - 1 ? version_len : sizeof(s->agent_version) - 1;
+		memcpy(s->agent_version, version, n);
+		s->agent_version[n] = '\0';
+		s->agent_version_len = n;
 	}
 	health_call_release(s);
 	sup_health_attempt_done(&s->h, now, ok);
+}
+
+static void health_result(sup *s, bool ok, const char *status, json_t *healthy, const char *message,
+			  const char *version)
+{
+	health_result_n(s, ok, status, healthy, message, message ? strlen(message) : 0, version,
+			version ? strlen(version) : 0);
 }
 
 static int start_health_call(sup *s, const char *path)
@@ -517,7 +610,7 @@ static int start_health_call(sup *s, const char *path)
 static void start_attempt(sup *s)
 {
 	sup__set_state(s, SUP_STATE_HEALTH_CHECK);
-	sup__emit(s, "health_attempt", json_pack("{s:i, s:i}", "attempt", s->h.attempt, "of", s->h.attempts));
+	sup__emit(s, NV_EV_HEALTH_ATTEMPT, json_pack("{s:i, s:i}", "attempt", s->h.attempt, "of", s->h.attempts));
 	s->hc_start_us = sup__now(s);
 	s->hc_deadline_us = s->hc_start_us + s->cfg.health_deadline_ms * 1000; /* H3 */
 	s->hc_case_retried = false;
@@ -531,6 +624,8 @@ static void start_attempt(sup *s)
 		return;
 	}
 	sup_error_destroy(&perr);
+	if (rc == 0)
+		note_socket(s);
 	if (rc < 0) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "connect %s: %s (%s)", s->sock, sup_errno_name(-rc), strerror(-rc));
@@ -565,7 +660,7 @@ static void finish_health_call(sup *s)
 		/* M1 during the series: the same attempt retries the other casing */
 		int other = !s->casing[SUP_METHOD_HEALTH];
 		const char *from = s->hc_path, *to = sup__path_for(SUP_METHOD_HEALTH, other);
-		sup__emit(s, "call_case_retry", json_pack("{s:s, s:s, s:s}", "method", "health", "from", from, "to", to));
+		sup__emit(s, NV_EV_CALL_CASE_RETRY, json_pack("{s:s, s:s, s:s}", "method", "health", "from", from, "to", to));
 		rpc_result_destroy(&r);
 		rpc_call_free(s->hc_call);
 		s->hc_call = NULL;
@@ -593,9 +688,14 @@ static void finish_health_call(sup *s)
 	if (!resp) {
 		health_result(s, false, "INTERNAL", NULL, "undecodable HealthCheckResponse", NULL);
 	} else {
-		/* H2: success iff healthy == true; message and version logged */
-		health_result(s, resp->healthy, resp->healthy ? "OK" : "UNHEALTHY", json_boolean(resp->healthy),
-			      resp->message, resp->version);
+		/* H2: success iff healthy == true; message and version logged,
+		 * byte for byte (protobuf-c's char * ends at a NUL) */
+		const char *msg, *ver;
+		size_t msg_n, ver_n;
+		if (sup_wire_bytes(r.data, r.len, 2, &msg, &msg_n) < 0 || sup_wire_bytes(r.data, r.len, 3, &ver, &ver_n) < 0)
+			msg = "", msg_n = 0, ver = "", ver_n = 0; /* unreachable: protobuf-c parsed it */
+		health_result_n(s, resp->healthy, resp->healthy ? "OK" : "UNHEALTHY", json_boolean(resp->healthy), msg,
+				msg_n, ver, ver_n);
 		neira__agent__v1__health_check_response__free_unpacked(resp, NULL);
 	}
 	rpc_result_destroy(&r);
@@ -621,7 +721,10 @@ static void go_ready(sup *s)
 	sup_error_destroy(&s->err);
 	s->reason = NULL;
 	sup__set_state(s, SUP_STATE_READY);
-	sup__emit(s, "ready", json_pack("{s:f, s:s}", "init_ms", s->init_ms, "agent_version", s->agent_version));
+	json_t *f = json_pack("{s:f}", "init_ms", s->init_ms);
+	if (f) /* issue 15: the version's bytes, never an empty event */
+		sup_json_set_bytes(f, "agent_version", s->agent_version, s->agent_version_len);
+	sup__emit(s, NV_EV_READY, f);
 }
 
 static void drive_health(sup *s)
@@ -643,7 +746,8 @@ static void drive_health(sup *s)
 		}
 		sup_error_destroy(&perr);
 		if (rc == 0) {
-			sup__emit(s, "socket_usable", NULL);
+			note_socket(s);
+			sup__emit(s, NV_EV_SOCKET_USABLE, NULL);
 			sup_health_socket_usable(&s->h, now);
 		}
 	}
@@ -656,17 +760,17 @@ static void drive_health(sup *s)
 		case SUP_HA_NONE:
 			return;
 		case SUP_HA_READY_TIMEOUT:
-			sup__emit(s, "ready_timeout", json_pack("{s:I}", "timeout_ms", (json_int_t)s->cfg.ready_timeout_ms));
+			sup__emit(s, NV_EV_READY_TIMEOUT, json_pack("{s:I}", "timeout_ms", (json_int_t)s->cfg.ready_timeout_ms));
 			break;
 		case SUP_HA_START_ATTEMPT:
 			start_attempt(s);
 			break;
 		case SUP_HA_WAIT_START:
-			sup__emit(s, "health_wait", json_pack("{s:i, s:f}", "after_attempt", s->h.attempt, "planned_ms",
+			sup__emit(s, NV_EV_HEALTH_WAIT, json_pack("{s:i, s:f}", "after_attempt", s->h.attempt, "planned_ms",
 							      ms_of(s->h.planned_us)));
 			break;
 		case SUP_HA_WAIT_END:
-			sup__emit(s, "health_wait_end",
+			sup__emit(s, NV_EV_HEALTH_WAIT_END,
 				  json_pack("{s:i, s:f, s:f, s:s}", "after_attempt", s->h.attempt, "planned_ms",
 					    ms_of(s->h.planned_us), "actual_ms", ms_of(s->h.wait_actual_us), "reason",
 					    s->h.wait_end_reason));
@@ -817,6 +921,68 @@ static const char *tmpdir(void)
 	return t && *t ? t : "/tmp";
 }
 
+/* ---- the socket file: whose it is (S4, L7, issue 15) ------------------------ */
+
+/* With a private dir every access goes through its held fd, never through
+ * its name: an agent may replace the name with a symlink elsewhere. */
+static int sock_lstat(sup *s, struct stat *st)
+{
+	if (s->privdir_fd >= 0)
+		return fstatat(s->privdir_fd, SUP_SOCK_NAME, st, AT_SYMLINK_NOFOLLOW);
+	return lstat(s->sock, st);
+}
+
+static int sock_unlink(sup *s)
+{
+	return s->privdir_fd >= 0 ? unlinkat(s->privdir_fd, SUP_SOCK_NAME, 0) : unlink(s->sock);
+}
+
+/* One connect(): 0 when something accepts, else -errno (-ECONNREFUSED:
+ * nobody listens — the only proof that a socket file is stale). */
+static int sock_connect(sup *s)
+{
+	char via[64];
+	const char *p = s->sock;
+	if (s->privdir_fd >= 0) {
+		snprintf(via, sizeof(via), "/proc/self/fd/%d/" SUP_SOCK_NAME, s->privdir_fd);
+		p = via;
+	}
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(p) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, p, strlen(p) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	int rc = connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+/* What is at the socket path: "absent", "not_socket", "ours" (the inode our
+ * agent served on, owned by us), "stale" (a socket nobody listens on:
+ * connect → ECONNREFUSED, and still the same file afterwards), "foreign"
+ * (another user's; only with at_stop), or "live" (it accepts, or cannot be
+ * proven stale). Only "ours" and "stale" may be unlinked. *rc is set to 0. */
+static const char *judge_socket(sup *s, bool at_stop, int *rc)
+{
+	struct stat st, st2;
+	*rc = 0;
+	if (sock_lstat(s, &st) < 0)
+		return "absent";
+	if (!S_ISSOCK(st.st_mode))
+		return "not_socket";
+	if (s->sock_known && st.st_dev == s->sock_dev && st.st_ino == s->sock_ino && st.st_uid == geteuid())
+		return "ours";
+	if (at_stop && st.st_uid != geteuid())
+		return "foreign";
+	if (sock_connect(s) != -ECONNREFUSED)
+		return "live";
+	if (sock_lstat(s, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino)
+		return "live"; /* replaced during the probe: not the file we judged */
+	return "stale";
+}
+
 /* S1, S3, S4: decide the socket path; config errors before any spawn. */
 static int prepare_socket(sup *s)
 {
@@ -836,8 +1002,25 @@ static int prepare_socket(sup *s)
 			s->privdir[0] = '\0';
 			return rc;
 		}
+		/* issue 15: held open, so that stop works inside this very
+		 * directory even if the agent swaps its name for a symlink */
+		struct stat dst;
+		s->privdir_fd = open(s->privdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (s->privdir_fd < 0 || fstat(s->privdir_fd, &dst) < 0) {
+			rc = -errno;
+			sup_error_set(&s->err, "supervisor", -rc, "open private socket dir %s: %s (%s)", s->privdir,
+				      sup_errno_name(-rc), strerror(-rc));
+			if (s->privdir_fd >= 0)
+				close(s->privdir_fd);
+			s->privdir_fd = -1;
+			rmdir(s->privdir);
+			s->privdir[0] = '\0';
+			return rc;
+		}
+		s->privdir_dev = dst.st_dev;
+		s->privdir_ino = dst.st_ino;
 		char p[8192];
-		snprintf(p, sizeof(p), "%s/neira_agent.sock", s->privdir);
+		snprintf(p, sizeof(p), "%s/" SUP_SOCK_NAME, s->privdir);
 		rc = sup_path_check_socket(p, &e);
 		if (rc == 0)
 			memcpy(s->sock, p, strlen(p) + 1); /* checked: fits (S3) */
@@ -856,22 +1039,36 @@ static int prepare_socket(sup *s)
 		return rc;
 	}
 	sup_error_destroy(&e);
-	/* L5: a file left from an earlier run must never count as readiness */
-	struct stat st;
-	if (lstat(s->sock, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			sup_error_set(&s->err, "supervisor", EEXIST,
-				      "prepare socket %s: a non-socket file is in the way", s->sock);
-			sup_error_ctx(&s->err, "socket", "%s", s->sock);
-			return -EEXIST;
-		}
-		if (unlink(s->sock) < 0 && errno != ENOENT) {
+	/* L5: a file left from an earlier run must never count as readiness;
+	 * issue 15: but only a provably stale one is removed — a socket that
+	 * accepts is somebody's live server (a second supervisor on the same
+	 * default path), and deleting it would cut that one off */
+	const char *verdict = judge_socket(s, false, &rc);
+	if (strcmp(verdict, "not_socket") == 0) {
+		sup_error_set(&s->err, "supervisor", EEXIST, "prepare socket %s: a non-socket file is in the way",
+			      s->sock);
+		sup_error_ctx(&s->err, "socket", "%s", s->sock);
+		return -EEXIST;
+	}
+	if (strcmp(verdict, "live") == 0) {
+		sup_error_set(&s->err, "supervisor", EADDRINUSE,
+			      "prepare socket %s: a live server already accepts connections there (another "
+			      "supervisor's agent?); not removed, not spawning onto it",
+			      s->sock);
+		sup_error_ctx(&s->err, "socket", "%s", s->sock);
+		return -EADDRINUSE;
+	}
+	if (strcmp(verdict, "absent") != 0) { /* stale (or our previous agent's) */
+		if (sock_unlink(s) < 0 && errno != ENOENT) {
 			rc = -errno;
 			sup_error_set(&s->err, "supervisor", -rc, "remove stale socket %s: %s (%s)", s->sock,
 				      sup_errno_name(-rc), strerror(-rc));
 			return rc;
 		}
-		sup__emit(s, "socket_stale_removed", json_pack("{s:s}", "path", s->sock));
+		json_t *f = json_object();
+		if (f)
+			sup_json_set_bytes(f, "path", s->sock, strlen(s->sock));
+		sup__emit(s, NV_EV_SOCKET_STALE_REMOVED, f);
 	}
 	return 0;
 }
@@ -900,10 +1097,12 @@ static void start_agent(sup *s)
 		goto out;
 	}
 	sup_error_destroy(&e);
-	if (prepare_socket(s) < 0) {
-		go_mock(s, "config_error");
+	rc = prepare_socket(s);
+	if (rc < 0) {
+		go_mock(s, rc == -EADDRINUSE ? "socket_in_use" : "config_error");
 		goto out;
 	}
+	s->sock_known = false; /* learnt again from this agent (note_socket) */
 	if (build_envp(s) < 0) {
 		sup_error_set(&s->err, "supervisor", ENOMEM, "spawn %s: build environment: out of memory",
 			      s->agent_path);
@@ -915,8 +1114,12 @@ static void start_agent(sup *s)
 	if (rc < 0) {
 		sup_error_copy(&s->err, &e);
 		sup_error_destroy(&e);
-		sup__emit(s, "spawn_failed", json_pack("{s:s, s:s, s:s}", "path", s->agent_path, "errno",
-						       sup_errno_name(-rc), "message", s->err.message));
+		json_t *f = json_pack("{s:s}", "errno", sup_errno_name(-rc));
+		if (f) { /* issue 15: the path's bytes, whatever they are */
+			sup_json_set_bytes(f, "path", s->agent_path, strlen(s->agent_path));
+			sup_json_set_bytes(f, "message", s->err.message, strlen(s->err.message));
+		}
+		sup__emit(s, NV_EV_SPAWN_FAILED, f);
 		go_mock(s, is_missing_errno(-rc) ? "missing_executable" : "spawn_failed");
 		goto out;
 	}
@@ -927,8 +1130,12 @@ static void start_agent(sup *s)
 	sup_linebuf_destroy(&s->lb[1]);
 	sup_linebuf_init(&s->lb[0], 4096);
 	sup_linebuf_init(&s->lb[1], 4096);
-	sup__emit(s, "spawn", json_pack("{s:i, s:s, s:s}", "pid", (int)s->ch.pid, "path", s->agent_path, "socket",
-					s->sock));
+	json_t *sf = json_pack("{s:i}", "pid", (int)s->ch.pid);
+	if (sf) { /* issue 15: paths are bytes */
+		sup_json_set_bytes(sf, "path", s->agent_path, strlen(s->agent_path));
+		sup_json_set_bytes(sf, "socket", s->sock, strlen(s->sock));
+	}
+	sup__emit(s, NV_EV_SPAWN, sf);
 	/* L5: marker and socket share one deadline counted from the spawn */
 	int64_t now = sup__now(s);
 	sup_health_init(&s->h, s->cfg.health_attempts, s->cfg.health_base_delay_ms * 1000,
@@ -952,7 +1159,7 @@ int sup_init(sup *s)
 	return_if_fail(s, -EINVAL);
 	return_if_fail(!s->init_called, -EALREADY);
 	s->init_called = true;
-	sup__emit(s, "init_start", NULL);
+	sup__emit(s, NV_EV_INIT_START, NULL);
 	start_agent(s);
 	return s->state == SUP_STATE_READY ? 1 : 0;
 }
@@ -969,7 +1176,7 @@ static void schedule_restart(sup *s)
 		delay *= 2;
 	s->restart_pending = true;
 	s->restart_due_us = sup__now(s) + delay * 1000;
-	sup__emit(s, "restart", json_pack("{s:i, s:I}", "attempt", s->restarts, "delay_ms", (json_int_t)delay));
+	sup__emit(s, NV_EV_RESTART, json_pack("{s:i, s:I}", "attempt", s->restarts, "delay_ms", (json_int_t)delay));
 }
 
 /* Called only at top level (never from inside the loop): a due restart runs
@@ -994,6 +1201,9 @@ static void run_restart_if_due(sup *s)
 int sup_run(sup *s, int64_t timeout_ms, int extra_fd)
 {
 	return_if_fail(s, -EINVAL);
+	/* issue 15: -1 is forever; other negatives and more than a day are
+	 * mistakes (and near INT64_MAX the µs sum below would overflow) */
+	return_if_fail(timeout_ms >= -1 && timeout_ms <= SUP_MAX_MS, -ERANGE);
 	int64_t end = timeout_ms < 0 ? -1 : sup__now(s) + timeout_ms * 1000;
 	for (;;) {
 		run_restart_if_due(s);
@@ -1020,7 +1230,7 @@ static void shutdown_step(sup *s, const char *step, int64_t start_us, json_t *ex
 	json_t *f = extra ? extra : json_object();
 	json_object_set_new(f, "step", json_string(step));
 	json_object_set_new(f, "elapsed_ms", json_real(ms_of(sup__now(s) - start_us)));
-	sup__emit(s, "shutdown", f);
+	sup__emit(s, NV_EV_SHUTDOWN, f);
 }
 
 static void terminate_child(sup *s, bool announce)
@@ -1030,14 +1240,15 @@ static void terminate_child(sup *s, bool announce)
 	sup_state prev = s->state;
 	if (s->child_alive) {
 		s->state = SUP_STATE_STOPPING; /* exit now is expected: no L6/L8 */
-		kill(s->ch.pid, SIGTERM);
-		shutdown_step(s, "sigterm", start, json_pack("{s:i}", "pid", (int)s->ch.pid));
+		/* issue 15: the whole process group, not the agent alone */
+		signal_group(s, SIGTERM);
+		shutdown_step(s, "sigterm", start, json_pack("{s:i, s:i}", "pid", (int)s->ch.pid, "pgid", (int)s->ch.pid));
 		int64_t grace_end = sup__now(s) + s->cfg.shutdown_grace_ms * 1000;
 		while (s->child_alive && sup__now(s) < grace_end)
 			sup__loop_once(s, grace_end, -1, NULL, NULL, NULL);
 		if (s->child_alive) {
-			kill(s->ch.pid, SIGKILL);
-			shutdown_step(s, "sigkill", start, json_pack("{s:i}", "pid", (int)s->ch.pid));
+			signal_group(s, SIGKILL);
+			shutdown_step(s, "sigkill", start, json_pack("{s:i, s:i}", "pid", (int)s->ch.pid, "pgid", (int)s->ch.pid));
 			while (s->child_alive)
 				sup__loop_once(s, -1, -1, NULL, NULL, NULL);
 		}
@@ -1049,6 +1260,8 @@ static void terminate_child(sup *s, bool announce)
 	}
 	drain_fd(s, 0);
 	drain_fd(s, 1);
+	output_dropped_flush(s, 0);
+	output_dropped_flush(s, 1);
 	for (int *fd = &s->ch.out_fd; fd; fd = fd == &s->ch.out_fd ? &s->ch.err_fd : NULL)
 		if (*fd >= 0) {
 			close(*fd);
@@ -1058,15 +1271,36 @@ static void terminate_child(sup *s, bool announce)
 		close(s->ch.pidfd);
 		s->ch.pidfd = -1;
 	}
-	struct stat st;
-	bool existed = s->sock[0] && lstat(s->sock, &st) == 0 && S_ISSOCK(st.st_mode);
-	if (existed)
-		unlink(s->sock);
-	if (s->sock[0])
-		shutdown_step(s, "socket_removed", start,
-			      json_pack("{s:s, s:b}", "path", s->sock, "existed", existed));
+	/* L7 + issue 15: remove the socket only if it is the one our agent
+	 * served on or provably stale — never another server's live socket —
+	 * and inside the private dir through its fd, never through a symlink */
+	if (s->sock[0]) {
+		int unused;
+		const char *why = judge_socket(s, true, &unused);
+		bool existed = strcmp(why, "absent") != 0 && strcmp(why, "not_socket") != 0;
+		bool removed = (strcmp(why, "ours") == 0 || strcmp(why, "stale") == 0) && sock_unlink(s) == 0;
+		json_t *f = json_pack("{s:b, s:b, s:s}", "existed", existed, "removed", removed, "why", why);
+		if (f)
+			sup_json_set_bytes(f, "path", s->sock, strlen(s->sock));
+		shutdown_step(s, "socket_removed", start, f);
+	}
 	if (s->privdir[0]) {
-		rmdir(s->privdir);
+		struct stat st;
+		if (lstat(s->privdir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == s->privdir_dev &&
+		    st.st_ino == s->privdir_ino) {
+			rmdir(s->privdir);
+		} else if (lstat(s->privdir, &st) == 0 && S_ISLNK(st.st_mode)) {
+			/* the agent put a symlink where our dir was: unlink() removes
+			 * the link itself (never what it points to) */
+			unlink(s->privdir);
+			json_t *f = json_object();
+			if (f)
+				sup_json_set_bytes(f, "path", s->privdir, strlen(s->privdir));
+			shutdown_step(s, "privdir_replaced", start, f);
+		}
+		if (s->privdir_fd >= 0)
+			close(s->privdir_fd);
+		s->privdir_fd = -1;
 		s->privdir[0] = '\0';
 	}
 }

@@ -1,0 +1,181 @@
+/* hx_isolate: one scenario in a child process with a deadline (the child
+ * becomes a subreaper, and must not share the caller's state), and the
+ * signal rules that leave nothing behind: SIGINT/SIGTERM in a scenario child
+ * kills its host (whose agent dies with it, L7/issue 10), removes the
+ * scenario dir and still writes a result; in the parent they are forwarded
+ * to every running child. Used by `run`, `report`, `sweep` and `chaos`. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hx_isolate.h"
+#include "hx_internal.h"
+
+static volatile sig_atomic_t interrupted;
+static volatile pid_t host_pid;      /* the scenario's host, its own process group */
+static char scen_dir[512];           /* removed at exit if a run is cut short */
+
+static void child_on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+	pid_t h = host_pid;
+	if (h > 0) /* the host's agent goes with it (PR_SET_PDEATHSIG) */
+		kill(-h, SIGKILL);
+}
+
+void hx_run_register_host(pid_t pid)
+{
+	host_pid = pid;
+}
+
+void hx_run_register_dir(const char *dir)
+{
+	snprintf(scen_dir, sizeof(scen_dir), "%s", dir ? dir : "");
+}
+
+bool hx_run_interrupted(void)
+{
+	return interrupted;
+}
+
+static void leave_nothing(void)
+{
+	if (scen_dir[0])
+		hx_rm_rf(scen_dir);
+}
+
+static void child_setup(void)
+{
+	struct sigaction sa = { .sa_handler = child_on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	atexit(leave_nothing);
+}
+
+static void parent_on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+void hx_iso_parent_signals(void)
+{
+	struct sigaction sa = { .sa_handler = parent_on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int hx_iso_start(hx_iso *j, const hx_scenario *sc, const hx_paths *paths, bool verbose)
+{
+	*j = (hx_iso){ .pid = 0, .pidfd = -1 };
+	j->report = tmpfile();
+	j->result = tmpfile();
+	if (!j->report || !j->result) {
+		int e = -errno;
+		hx_iso_release(j);
+		return e;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	json_int_t rep = json_integer_value(json_object_get(sc->doc, "repeat"));
+	j->start = hx_now_ms();
+	/* the scenario's own timeout per run, stretched under a tool, + 30 s */
+	j->deadline = j->start + (double)json_integer_value(json_object_get(sc->doc, "timeout_ms")) *
+					 (double)(rep > 0 ? rep : 1) * hx_time_scale() + 30000;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = -errno;
+		hx_iso_release(j);
+		return e;
+	}
+	if (pid == 0) {
+		child_setup();
+		json_t *res = hx_run_scenario(sc, paths, verbose, j->report);
+		fflush(j->report);
+		json_dumpf(res, j->result, JSON_COMPACT);
+		fflush(j->result);
+		const char *v = json_string_value(json_object_get(res, "verdict"));
+		_exit(interrupted ? 130 : !strcmp(v, "pass") ? 0 : 1);
+	}
+	j->pid = pid;
+	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (j->pidfd < 0) {
+		int e = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		j->pid = 0;
+		hx_iso_release(j);
+		return e;
+	}
+	return 0;
+}
+
+void hx_iso_interrupt(hx_iso *j)
+{
+	if (j->pid > 0)
+		kill(j->pid, SIGTERM);
+}
+
+json_t *hx_iso_finish(hx_iso *j, const char *name, const char *file)
+{
+	bool over = hx_now_ms() >= j->deadline;
+	struct pollfd p = { .fd = j->pidfd, .events = POLLIN };
+	if (over && poll(&p, 1, 0) == 0)
+		kill(j->pid, SIGKILL); /* the scenario's own timeout failed to fire */
+	int st = 0;
+	while (waitpid(j->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	j->pid = 0;
+	rewind(j->result);
+	json_error_t je;
+	json_t *res = json_loadf(j->result, 0, &je);
+	if (!res) {
+		char m[256];
+		snprintf(m, sizeof(m), "scenario runner %s (%s %d) before writing a result",
+			 over ? "hung past its deadline and was killed" : "died", WIFSIGNALED(st) ? "signal" : "exit",
+			 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		res = hx_result_error(name, file, m);
+	}
+	return res;
+}
+
+void hx_iso_release(hx_iso *j)
+{
+	if (j->pidfd >= 0)
+		close(j->pidfd);
+	j->pidfd = -1;
+	if (j->report)
+		fclose(j->report);
+	if (j->result)
+		fclose(j->result);
+	j->report = j->result = NULL;
+}
+
+json_t *hx_iso_run(const hx_scenario *sc, const hx_paths *paths)
+{
+	hx_iso j;
+	int rc = hx_iso_start(&j, sc, paths, false);
+	if (rc < 0) {
+		char m[128];
+		snprintf(m, sizeof(m), "cannot start the scenario runner: %s", strerror(-rc));
+		return hx_result_error(sc->name, sc->file, m);
+	}
+	struct pollfd p = { .fd = j.pidfd, .events = POLLIN };
+	bool sent = false;
+	while (hx_now_ms() < j.deadline && poll(&p, 1, (int)(j.deadline - hx_now_ms()) + 1) <= 0)
+		if (interrupted && !sent) {
+			hx_iso_interrupt(&j);
+			sent = true;
+		}
+	json_t *r = hx_iso_finish(&j, sc->name, sc->file);
+	hx_iso_release(&j);
+	return r;
+}

@@ -1,0 +1,254 @@
+/* hx_world: what the harness checks from outside the host — processes
+ * (alive, reaped, descendants), open fds, files left in the scenario dir —
+ * and the scenario dir's own set-up (stale socket, L1 agents layout). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "hx_internal.h"
+
+int hx_count_fds(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return pid == getpid() ? n - 1 : n; /* minus the DIR's own fd */
+}
+/* ---- invariants ------------------------------------------------------ */
+
+void hx_add_inv(json_t *invs, FILE *log, const char *name, bool ok, const char *msg)
+{
+	json_array_append_new(invs, json_pack("{s:s,s:s,s:s}", "name", name, "verdict",
+					      ok ? "pass" : "fail", "message", msg));
+	(void)log; /* printed with the expectations by the caller */
+}
+
+bool hx_pid_alive(pid_t pid, char *state)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	*state = '?';
+	if (fd >= 0) {
+		ssize_t r = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (r > 0) {
+			buf[r] = '\0';
+			char *p = strrchr(buf, ')');
+			if (p && p[1] == ' ')
+				*state = p[2];
+		}
+	}
+	return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+int hx_rm_rf(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char p[4096];
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			chmod(p, 0700);
+			hx_rm_rf(p);
+		} else {
+			unlink(p);
+		}
+	}
+	closedir(d);
+	return rmdir(dir) < 0 ? -errno : 0;
+}
+
+/* Names in dir other than the harness's own files, recursively. */
+void hx_stray_files(const char *dir, const char *rel, char *out, size_t outlen)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    (!*rel && !strcmp(e->d_name, "script.json")))
+			continue;
+		char p[4096], r[1024];
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		snprintf(r, sizeof(r), "%s%s", rel, e->d_name);
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			char r2[1100];
+			snprintf(r2, sizeof(r2), "%s/", r);
+			size_t before = strlen(out);
+			hx_stray_files(p, r2, out, outlen);
+			if (strlen(out) != before)
+				continue;
+			/* an empty private dir left behind is a leak too */
+		}
+		size_t l = strlen(out);
+		snprintf(out + l, outlen - l, "%s%s%s", l ? ", " : "", r,
+			 S_ISSOCK(st.st_mode) ? " (socket)" : S_ISDIR(st.st_mode) ? " (dir)" : "");
+	}
+	closedir(d);
+}
+
+int hx_make_stale_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	close(fd); /* the file stays: nobody listens on it */
+	return rc;
+}
+
+
+/* "{dir}" in every string of v (in place), so that expectations can name
+ * paths inside the scenario's private temp dir. */
+void hx_subst_dir_all(json_t *v, const char *dir)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, x) {
+			if (json_is_string(x) && strstr(json_string_value(x), "{dir}")) {
+				char *s = hx_subst_dir(json_string_value(x), dir);
+				json_object_set_new(v, k, json_string(s ? s : ""));
+				free(s);
+			} else {
+				hx_subst_dir_all(x, dir);
+			}
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			if (json_is_string(x) && strstr(json_string_value(x), "{dir}")) {
+				char *s = hx_subst_dir(json_string_value(x), dir);
+				json_array_set_new(v, i, json_string(s ? s : ""));
+				free(s);
+			} else {
+				hx_subst_dir_all(x, dir);
+			}
+		}
+	}
+}
+
+/* L1: lay out <dir>/agents/linux-<arch>/neira-agent (a symlink to the
+ * reference agent) from the harness's own reading of this machine — an
+ * oracle independent of the supervisor's sup_path_agent(). */
+int hx_make_agents_dir(const char *dir, const char *ref_agent, char *agents, size_t len)
+{
+	struct utsname u;
+	if (uname(&u) < 0)
+		return -errno;
+	const char *arch = !strcmp(u.machine, "x86_64")	 ? "x64"
+			   : !strcmp(u.machine, "aarch64") ? "arm64"
+			   : !strcmp(u.machine, "i686")	 ? "ia32"
+							 : u.machine;
+	char p[1024];
+	snprintf(agents, len, "%s/agents", dir);
+	snprintf(p, sizeof(p), "%s/linux-%s", agents, arch);
+	if (mkdir(agents, 0755) < 0 || mkdir(p, 0755) < 0)
+		return -errno;
+	snprintf(p, sizeof(p), "%s/linux-%s/neira-agent", agents, arch);
+	return symlink(ref_agent, p) < 0 ? -errno : 0;
+}
+
+/* Remove what hx_make_agents_dir() made, so that the dir-clean invariant
+ * still catches anything the supervisor or the agent leaves. */
+void hx_remove_agents_dir(const char *agents)
+{
+	DIR *d = opendir(agents);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char p[1024];
+		snprintf(p, sizeof(p), "%s/%s/neira-agent", agents, de->d_name);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/%s", agents, de->d_name);
+		rmdir(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(agents);
+}
+
+/* Parent pid of a process from /proc/PID/stat (field 4), -1 if gone. */
+static pid_t ppid_of(pid_t pid, char *state)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return -1;
+	buf[r] = '\0';
+	char *p = strrchr(buf, ')'); /* the name may hold spaces and ')' */
+	int ppid;
+	char st;
+	if (!p || sscanf(p + 1, " %c %d", &st, &ppid) != 2)
+		return -1;
+	*state = st;
+	return (pid_t)ppid;
+}
+
+/* Issue 10/15: waitpid(-1, WNOHANG) only sees orphans that have already
+ * exited; a live grandchild is found by walking every process's parent
+ * chain up to `root`. */
+size_t hx_descendants(pid_t root, pid_t *out, size_t max)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 1 || pid == root)
+			continue;
+		char st = '?';
+		pid_t p = ppid_of((pid_t)pid, &st);
+		if (st == 'Z' || p < 0)
+			continue;
+		for (int depth = 0; p > 1 && depth < 64; depth++) {
+			if (p == root) {
+				if (n < max)
+					out[n] = (pid_t)pid;
+				n++;
+				break;
+			}
+			char st2;
+			p = ppid_of(p, &st2);
+		}
+	}
+	closedir(d);
+	return n;
+}
