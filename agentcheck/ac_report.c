@@ -169,7 +169,7 @@ static json_t *result_file(const ac_config *cfg, size_t i, const ac_result *r)
 	json_t *exp = json_pack("{ss ss ss ss ss ss ss ss}", "id", d->name, "clause", d->clause, "kind", "agent-check",
 				"description", d->what, "verdict", verdict, "expected", r->expected, "measured",
 				r->measured, "message", r->verdict == AC_FAIL ? r->measured : "");
-	return json_pack("{ss ss ss ss ss [s] ss sf ss s{} s[o] s[] sO sn}", "schema", "neira.scenario-result/1", "kind",
+	return json_pack("{ss ss ss ss ss s[s] ss sf ss s{} s[o] s[] sO sn}", "schema", "neira.scenario-result/1", "kind",
 			 "unit", "name", name, "file", "agentcheck/ac_checks.c", "description", d->what, "clauses",
 			 d->clause, "verdict", verdict, "duration_ms", r->duration_ms, "agent", argv, "config",
 			 "expectations", exp, "invariants", "metrics", r->data ? r->data : json_null(), "error");
@@ -186,6 +186,8 @@ int ac_report_write(const char *dir, const ac_config *cfg, const ac_result *resu
 		return rc;
 	}
 	json_t *doc = ac_report_json(cfg, results, duration_ms, started_at);
+	if (!doc)
+		snprintf(err, errlen, "build agent-check.json: jansson pack failed");
 	rc = doc ? dump(doc, dir, "agent-check.json", err, errlen) : -ENOMEM;
 	json_decref(doc);
 	if (rc < 0)
@@ -198,12 +200,18 @@ int ac_report_write(const char *dir, const ac_config *cfg, const ac_result *resu
 	for (size_t i = 0; rc == 0 && i < ac_check_count(); i++) {
 		char fname[128];
 		snprintf(fname, sizeof(fname), "%02zu-%s.json", i, ac_check_get(i)->name);
+		for (char *q = fname; *q; q++) /* "default-path-/tmp": a file name */
+			if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+			      *q == '.' || *q == '-'))
+				*q = '_';
 		char path[PATH_MAX];
 		snprintf(path, sizeof(path), "%.3800s/%s", rdir, fname);
 		unlink(path); /* a file of an earlier run, for a check not run now */
 		if (results[i].verdict == AC_SKIP || results[i].verdict == AC_ABSENT)
 			continue; /* no evidence: its clause is marked not applicable */
 		json_t *rf = result_file(cfg, i, &results[i]);
+		if (!rf)
+			snprintf(err, errlen, "build the result of check %s: jansson pack failed", ac_check_get(i)->name);
 		rc = rf ? dump(rf, rdir, fname, err, errlen) : -ENOMEM;
 		json_decref(rf);
 	}

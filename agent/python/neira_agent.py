@@ -84,6 +84,33 @@ def socket_path_from_env(env):
     return tmp + "/neira_agent.sock"
 
 
+# ---- misbehaviour, for agent-check's negative controls only -------------------------
+
+
+class Tweaks:
+    """Each knob breaks one clause on purpose (agentcheck/negative/). The
+    reference agent runs with the defaults: no tweak at all."""
+    marker_before_bind = False  # A1: print AGENT_READY, then bind 300 ms later
+    camel_only = False          # A2: serve healthCheck/... instead of PascalCase
+    hang_unknown = False        # A3: never answer an unknown method
+    ignore_sigterm = False      # L7: SIGTERM ignored (SIGINT still stops)
+
+
+def hang_handler(grpc):
+    """A generic handler that takes every unknown method and never answers
+    until the caller gives up."""
+    def hang(data, ctx):
+        done = threading.Event()
+        ctx.add_callback(done.set)
+        done.wait()
+        ctx.abort(grpc.StatusCode.CANCELLED, "gave up")
+
+    class Hang(grpc.GenericRpcHandler):
+        def service(self, details):
+            return grpc.unary_unary_rpc_method_handler(hang, None, None)
+    return Hang()
+
+
 # ---- the service ---------------------------------------------------------------
 
 
@@ -229,20 +256,22 @@ class Service:
         while ctx.is_active() and not self.stopping.is_set():
             done.wait()
 
-    def handlers(self):
+    def handlers(self, tweaks=Tweaks):
         g = self.grpc
         ident = None  # bytes in, bytes out: parsing is ours (see _parse)
         u = g.unary_unary_rpc_method_handler
+        names = ("healthCheck", "processPrompt", "callCustomFunction") if tweaks.camel_only else \
+            ("HealthCheck", "ProcessPrompt", "CallCustomFunction")
         agent = g.method_handlers_generic_handler(SERVICE, {
-            "HealthCheck": u(self.health, ident, ident),
-            "ProcessPrompt": u(self.prompt, ident, ident),
-            "CallCustomFunction": u(self.call, ident, ident),
+            names[0]: u(self.health, ident, ident),
+            names[1]: u(self.prompt, ident, ident),
+            names[2]: u(self.call, ident, ident),
         })
         health = g.method_handlers_generic_handler("grpc.health.v1.Health", {
             "Check": u(self.std_check, ident, ident),
             "Watch": g.unary_stream_rpc_method_handler(self.std_watch, ident, ident),
         })
-        return (agent, health)
+        return (agent, health, hang_handler(g)) if tweaks.hang_unknown else (agent, health)
 
 
 # ---- process plumbing ------------------------------------------------------------
@@ -269,7 +298,7 @@ def socket_identity(path):
     return (st.st_dev, st.st_ino) if stat.S_ISSOCK(st.st_mode) else None
 
 
-def main(argv):
+def main(argv, tweaks=Tweaks):
     global _log_level
     socket_opt = None
     args = list(argv[1:])
@@ -302,8 +331,16 @@ def main(argv):
 
     # Block the stop signals before grpc starts its threads, so that every
     # thread inherits the mask and the main thread takes them in sigwait().
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    stop_signals = STOP_SIGNALS
+    if tweaks.ignore_sigterm:
+        stop_signals = tuple(x for x in STOP_SIGNALS if x != signal.SIGTERM)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    if tweaks.marker_before_bind:
+        sys.stdout.write("AGENT_READY\n")
+        sys.stdout.flush()
+        threading.Event().wait(0.3)
 
     import grpc  # noqa: E402  (after the mask: grpc may start threads on import)
     from concurrent import futures
@@ -314,7 +351,7 @@ def main(argv):
     # Enough workers that a burst of concurrent calls (and a few held Watch
     # streams) is served at once; the C agent runs a thread per call.
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="agent"),
-                         handlers=svc.handlers(), maximum_concurrent_rpcs=None)
+                         handlers=svc.handlers(tweaks), maximum_concurrent_rpcs=None)
     try:
         port = server.add_insecure_port("unix:" + path)
     except RuntimeError as e:
@@ -331,12 +368,13 @@ def main(argv):
         return 1
     log(1, "serving on unix:%s (mode=%s, version=%s)" % (path, svc.mode, svc.version))
     try:
-        sys.stdout.write("AGENT_READY\n")  # A1: after the connect above
-        sys.stdout.flush()
+        if not tweaks.marker_before_bind:
+            sys.stdout.write("AGENT_READY\n")  # A1: after the connect above
+            sys.stdout.flush()
     except OSError as e:
         log(2, "cannot write AGENT_READY to stdout: %s" % e)
 
-    sig = signal.sigwait(STOP_SIGNALS)
+    sig = signal.sigwait(stop_signals)
     log(1, "signal %d (%s): stopping" % (sig, signal.Signals(sig).name))
     stopping.set()
     server.stop(None).wait()  # cancels calls in flight; handlers see their callbacks
