@@ -48,6 +48,26 @@ static const fa_preset presets[] = {
 	{ "ignores-sigterm", "keeps serving after SIGTERM; only SIGKILL ends it (L7)", "{\"sigterm\": \"ignore\"}" },
 	{ "slow-shutdown", "takes 1000 ms to stop after SIGTERM, then exits 0 (L7)",
 	  "{\"sigterm\": \"slow\", \"shutdown_delay_ms\": 1000}" },
+	/* issue 15: hostile agents */
+	{ "output-flood", "a child writes \"y\" lines to stdout forever from the start, like `yes &` (L4, L7)",
+	  "{\"flood\": {\"stream\": \"stdout\"}}" },
+	{ "stderr-flood", "a child writes \"y\" lines to stderr forever from the start (L4, L7)",
+	  "{\"flood\": {\"stream\": \"stderr\"}}" },
+	{ "flood-after-ready", "after AGENT_READY a child floods stdout and stderr; SIGTERM ignored (L7)",
+	  "{\"flood\": {\"stream\": \"both\", \"when\": \"after_ready\"}, \"sigterm\": \"ignore\"}" },
+	{ "huge-reply", "answers ProcessPrompt with an 8 MiB text (over the 4 MiB receive limit, C4)",
+	  "{\"calls\": {\"ProcessPrompt\": {\"reply_bytes\": 8388608}}}" },
+	{ "grandchild-holds-stdout", "a detached grandchild (its parent gone) sleeps holding stdout (L7)",
+	  "{\"children\": {\"count\": 1, \"detach\": true}}" },
+	{ "setsid-stubborn", "tries setsid(), ignores SIGTERM, two children that ignore SIGTERM (L7)",
+	  "{\"setsid\": true, \"sigterm\": \"ignore\", \"children\": {\"count\": 2, \"ignore_sigterm\": true}}" },
+	{ "privdir-swap", "replaces its socket's directory by a symlink to the parent directory, then serves (S4)",
+	  "{\"privdir_swap\": \".\"}" },
+	{ "non-utf8-strings", "HealthCheck version ff fe 41 00 42, ProcessPrompt text 61 00 62 ff (bytes, O3)",
+	  "{\"health\": {\"version_hex\": \"ff fe 41 00 42\"},"
+	  " \"calls\": {\"ProcessPrompt\": {\"text_hex\": \"61 00 62 ff\"}}}" },
+	{ "prints-fds", "prints the descriptors it inherited (\"fds: 0 1 2\") on stdout first (L3)",
+	  "{\"print_fds\": true}" },
 };
 
 const fa_preset *fa_presets(size_t *n)

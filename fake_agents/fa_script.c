@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "rpc.h"
+#include "nv.h"
 
 #define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -50,8 +50,12 @@ void fa_script_destroy(fa_script *s)
 {
 	free_strv(s->stdout_noise, s->n_stdout_noise);
 	free_strv(s->stderr_lines, s->n_stderr_lines);
-	for (int m = 0; m < FA_M_COUNT; m++)
+	for (int m = 0; m < FA_M_COUNT; m++) {
 		free(s->calls[m].details);
+		free(s->calls[m].text);
+	}
+	free(s->privdir_swap);
+	free(s->version);
 	fa_script_init(s);
 }
 
@@ -166,6 +170,51 @@ static int get_strv(const json_t *v, const char *key, char ***out, size_t *n_out
 	return 0;
 }
 
+/* Bytes given as hex digits (pairs, spaces allowed): JSON cannot carry
+ * non-UTF-8 bytes, and the hostile scripts of issue 15 need them. */
+static int get_hex(const json_t *v, const char *key, char **out, size_t *n_out, bool *has, char *err, size_t errlen)
+{
+	if (!json_is_string(v))
+		return fail(err, errlen, "%s: expected a string of hex byte pairs, got %s", key, type_name(v));
+	const char *h = json_string_value(v);
+	char *buf = malloc(strlen(h) / 2 + 1);
+	size_t n = 0;
+	if (!buf)
+		return fail(err, errlen, "%s: out of memory", key);
+	for (const char *p = h; *p;) {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		unsigned byte;
+		if (!p[1] || sscanf(p, "%2x", &byte) != 1 || !strchr("0123456789abcdefABCDEF", p[0]) ||
+		    !strchr("0123456789abcdefABCDEF", p[1])) {
+			free(buf);
+			return fail(err, errlen, "%s: \"%s\" is not hex byte pairs (e.g. \"61 00 ff\")", key, h);
+		}
+		buf[n++] = (char)byte;
+		p += 2;
+	}
+	buf[n] = '\0';
+	free(*out); /* a key given twice: the last one wins */
+	*out = buf;
+	*n_out = n;
+	*has = true;
+	return 0;
+}
+
+static int get_str(const json_t *v, const char *key, char **out, char *err, size_t errlen)
+{
+	if (!json_is_string(v))
+		return fail(err, errlen, "%s: expected a string, got %s", key, type_name(v));
+	char *c = strdup(json_string_value(v));
+	if (!c)
+		return fail(err, errlen, "%s: out of memory", key);
+	free(*out);
+	*out = c;
+	return 0;
+}
+
 static int get_object(const json_t *v, const char *key, char *err, size_t errlen)
 {
 	if (!json_is_object(v))
@@ -268,8 +317,10 @@ static int parse_health(const json_t *obj, fa_script *s, char *err, size_t errle
 			rc = get_ms(v, "health.delay_ms", &s->health.delay_ms, err, errlen);
 		else if (strcmp(key, "hang") == 0)
 			rc = get_bool(v, "health.hang", &s->health.hang, err, errlen);
+		else if (strcmp(key, "version_hex") == 0)
+			rc = get_hex(v, "health.version_hex", &s->version, &s->version_len, &s->has_version, err, errlen);
 		else
-			rc = unknown_key("health.", key, "unhealthy_first, delay_ms, hang", err, errlen);
+			rc = unknown_key("health.", key, "unhealthy_first, delay_ms, hang, version_hex", err, errlen);
 		if (rc < 0)
 			return rc;
 	}
@@ -287,7 +338,7 @@ static int parse_status(const json_t *v, const char *key, int *out, char *err, s
 	}
 	if (json_is_string(v)) {
 		for (int c = 1; c <= 16; c++)
-			if (strcasecmp(json_string_value(v), rpc_status_name(c)) == 0) {
+			if (strcasecmp(json_string_value(v), nv_status_name(c)) == 0) {
 				*out = c;
 				return 0;
 			}
@@ -333,8 +384,13 @@ static int parse_call(const json_t *obj, const char *method, fa_call_script *c, 
 				if (!c->details)
 					rc = fail(err, errlen, "%s: out of memory", k);
 			}
+		} else if (strcmp(key, "reply_bytes") == 0) {
+			rc = get_uint(v, k, (int64_t)1 << 30, &c->reply_bytes, err, errlen);
+		} else if (strcmp(key, "text_hex") == 0) {
+			rc = get_hex(v, k, &c->text, &c->text_len, &c->has_text, err, errlen);
 		} else {
-			rc = unknown_key(prefix, key, "crash_on, crash_how, exit_code, hang, delay_ms, status, details",
+			rc = unknown_key(prefix, key,
+					 "crash_on, crash_how, exit_code, hang, delay_ms, status, details, reply_bytes, text_hex",
 					 err, errlen);
 		}
 		if (rc < 0)
@@ -366,12 +422,60 @@ static int parse_calls(const json_t *obj, fa_script *s, char *err, size_t errlen
 	return 0;
 }
 
+static int parse_flood(const json_t *obj, fa_script *s, char *err, size_t errlen)
+{
+	static const char *const streams[] = { "stdout", "stderr", "both", NULL };
+	static const char *const whens[] = { "start", "after_ready", NULL };
+	int rc = get_object(obj, "flood", err, errlen), e;
+	if (rc < 0)
+		return rc;
+	const char *key;
+	const json_t *v;
+	s->flood.stream = FA_FLOOD_STDOUT;
+	json_object_foreach((json_t *)obj, key, v) {
+		if (strcmp(key, "stream") == 0) {
+			rc = get_enum(v, "flood.stream", streams, &e, err, errlen);
+			s->flood.stream = (fa_flood_stream)(e + FA_FLOOD_STDOUT);
+		} else if (strcmp(key, "when") == 0) {
+			rc = get_enum(v, "flood.when", whens, &e, err, errlen);
+			s->flood.after_ready = e == 1;
+		} else {
+			rc = unknown_key("flood.", key, "stream, when", err, errlen);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int parse_children(const json_t *obj, fa_script *s, char *err, size_t errlen)
+{
+	int rc = get_object(obj, "children", err, errlen);
+	if (rc < 0)
+		return rc;
+	const char *key;
+	const json_t *v;
+	json_object_foreach((json_t *)obj, key, v) {
+		if (strcmp(key, "count") == 0)
+			rc = get_uint(v, "children.count", 16, &s->children.count, err, errlen);
+		else if (strcmp(key, "ignore_sigterm") == 0)
+			rc = get_bool(v, "children.ignore_sigterm", &s->children.ignore_sigterm, err, errlen);
+		else if (strcmp(key, "detach") == 0)
+			rc = get_bool(v, "children.detach", &s->children.detach, err, errlen);
+		else
+			rc = unknown_key("children.", key, "count, ignore_sigterm, detach", err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- the top level ----------------------------------------------------------- */
 
 #define TOP_KEYS                                                                                   \
 	"bind_delay_ms, listen_delay_ms, marker, marker_delay_ms, marker_split_gap_ms, stdout_noise, near_misses, "     \
 	"huge_line_bytes, stderr_lines, bind, leave_socket, serve_from_child, exit, methods, health, "  \
-	"calls, sigterm, shutdown_delay_ms, exit_code_on_term"
+	"calls, sigterm, shutdown_delay_ms, exit_code_on_term, flood, children, setsid, privdir_swap, print_fds"
 
 int fa_script_parse(const json_t *obj, fa_script *s, char *err, size_t errlen)
 {
@@ -430,6 +534,16 @@ int fa_script_parse(const json_t *obj, fa_script *s, char *err, size_t errlen)
 			rc = get_ms(v, key, &s->shutdown_delay_ms, err, errlen);
 		} else if (strcmp(key, "exit_code_on_term") == 0) {
 			rc = get_code(v, key, &s->exit_code_on_term, err, errlen);
+		} else if (strcmp(key, "flood") == 0) {
+			rc = parse_flood(v, s, err, errlen);
+		} else if (strcmp(key, "children") == 0) {
+			rc = parse_children(v, s, err, errlen);
+		} else if (strcmp(key, "setsid") == 0) {
+			rc = get_bool(v, key, &s->setsid, err, errlen);
+		} else if (strcmp(key, "privdir_swap") == 0) {
+			rc = get_str(v, key, &s->privdir_swap, err, errlen);
+		} else if (strcmp(key, "print_fds") == 0) {
+			rc = get_bool(v, key, &s->print_fds, err, errlen);
 		} else {
 			rc = unknown_key("", key, TOP_KEYS, err, errlen);
 		}

@@ -52,7 +52,14 @@ typedef struct fa_call_script {
 	int64_t delay_ms;      /* wait before answering */
 	int status;            /* answer this gRPC status instead; 0 = answer normally */
 	char *details;         /* status details (owned), NULL = a default text */
+	/* issue 15: hostile replies (ProcessPrompt and CallCustomFunction) */
+	int64_t reply_bytes;   /* answer a text/result of this many 'x' bytes; 0 = normal */
+	char *text;            /* answer exactly these bytes (owned; from "text_hex") */
+	size_t text_len;
+	bool has_text;
 } fa_call_script;
+
+typedef enum { FA_FLOOD_NONE, FA_FLOOD_STDOUT, FA_FLOOD_STDERR, FA_FLOOD_BOTH } fa_flood_stream;
 
 typedef struct fa_script {
 	int64_t bind_delay_ms;
@@ -86,6 +93,22 @@ typedef struct fa_script {
 	fa_sigterm sigterm;
 	int64_t shutdown_delay_ms; /* -1 = default: 0 for exit, 3000 for slow */
 	int exit_code_on_term;
+	/* ---- issue 15: hostile agents ---- */
+	struct {
+		fa_flood_stream stream; /* a forked child writes lines forever (like `yes &`) */
+		bool after_ready;       /* start it after the marker, else at start */
+	} flood;
+	struct {
+		int64_t count;          /* fork this many children that sleep holding stdout */
+		bool ignore_sigterm;
+		bool detach;            /* double fork: grandchildren whose parent is gone */
+	} children;
+	bool setsid;                    /* call setsid() first (new session and group) */
+	char *privdir_swap;             /* replace the socket's directory with a symlink here */
+	bool print_fds;                 /* print "fds: 0 1 2 …" (open descriptors) on stdout at start */
+	char *version;                  /* health.version_hex: HealthCheck version bytes (owned) */
+	size_t version_len;
+	bool has_version;
 } fa_script;
 
 /* Defaults: a well-behaved agent (same as the script "{}"). */

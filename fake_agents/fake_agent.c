@@ -4,6 +4,7 @@
  * mid-call, hangs, unhealthy answers, wrong method casing, stubborn SIGTERM
  * handling. Every step it takes is logged on stderr as "step: ...". */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -351,6 +352,43 @@ __attribute__((noreturn)) static void fa_crash(const fa_call_script *c, const ch
 	}
 }
 
+/* ---- issue 15: hostile replies, encoded by hand ------------------------------ */
+
+static size_t pb_varint(uint8_t *o, uint64_t v)
+{
+	size_t n = 0;
+	do {
+		o[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return n;
+}
+
+/* A response whose length-delimited field `field` holds p[0..n) exactly (NUL
+ * and non-UTF-8 bytes included: protobuf-c's char * fields cannot), plus,
+ * for HealthCheck, healthy (field 1) and message "ok" (field 2). */
+static void fa_reply_bytes(rpc_response *resp, uint32_t field, const char *p, size_t n, int healthy)
+{
+	uint8_t *o = malloc(n + 32);
+	size_t k = 0;
+	if (!o) {
+		*resp = (rpc_response){ .status = RPC_INTERNAL, .details = "fake agent: out of memory" };
+		return;
+	}
+	if (healthy >= 0) {
+		o[k++] = 1 << 3 | 0;
+		o[k++] = (uint8_t)healthy;
+		o[k++] = 2 << 3 | 2;
+		o[k++] = 2;
+		o[k++] = 'o';
+		o[k++] = 'k';
+	}
+	k += pb_varint(o + k, (uint64_t)field << 3 | 2);
+	k += pb_varint(o + k, n);
+	memcpy(o + k, p, n);
+	*resp = (rpc_response){ .status = RPC_OK, .data = o, .len = k + n };
+}
+
 static void fa_handle(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_response *resp)
 {
 	fa_handler *h = ud;
@@ -383,6 +421,30 @@ static void fa_handle(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rp
 		ag_log(AG_LOG_INFO, "step: %s call #%ld answers %s (script)", name, n, rpc_status_name(c->status));
 		*resp = (rpc_response){ .status = c->status,
 					.details = c->details ? c->details : "fake agent: scripted failure" };
+		return;
+	}
+	if (is_health && a->sc.has_version) {
+		fa_cur_health_call = n;
+		bool healthy = fa_healthy(a);
+		fa_cur_health_call = 0;
+		ag_log(AG_LOG_INFO, "step: %s call #%ld answers a %zu-byte version (script: version_hex)", name, n,
+		       a->sc.version_len);
+		fa_reply_bytes(resp, 3, a->sc.version, a->sc.version_len, healthy);
+		return;
+	}
+	if (!is_health && (c->has_text || c->reply_bytes > 0)) {
+		if (c->has_text) {
+			ag_log(AG_LOG_INFO, "step: %s call #%ld answers %zu scripted bytes (text_hex)", name, n, c->text_len);
+			fa_reply_bytes(resp, 1, c->text, c->text_len, -1);
+		} else {
+			ag_log(AG_LOG_INFO, "step: %s call #%ld answers a %" PRId64 "-byte reply (reply_bytes)", name, n,
+			       c->reply_bytes);
+			char *big = malloc((size_t)c->reply_bytes);
+			if (big)
+				memset(big, 'x', (size_t)c->reply_bytes);
+			fa_reply_bytes(resp, 1, big ? big : "", big ? (size_t)c->reply_bytes : 0, -1);
+			free(big);
+		}
 		return;
 	}
 	fa_cur_health_call = is_health ? n : 0;
@@ -554,6 +616,107 @@ static void fa_exit_step(fa_agent *a, fa_exit_when when)
 	fa_scripted_exit(a);
 }
 
+/* ---- issue 15: hostile process behaviour -------------------------------------- */
+
+/* "fds: 0 1 2 …" on stdout: what the supervisor let this process inherit. */
+static void fa_print_fds(void)
+{
+	char line[1024] = "fds:";
+	size_t used = strlen(line);
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0 && used + 8 < sizeof(line))
+			used += (size_t)snprintf(line + used, sizeof(line) - used, " %d", fd);
+	ag_log(AG_LOG_INFO, "step: printing the open descriptors: %s", line);
+	line[used++] = '\n';
+	fa_out("fds", line, used);
+}
+
+/* A child that only writes lines, forever, like `yes &` (async-signal-safe
+ * calls only: after ready, grpc's threads exist). */
+static void fa_start_flood(fa_agent *a)
+{
+	static const char *const names[] = { "", "stdout", "stderr", "stdout and stderr" };
+	static char chunk[4096];
+	for (size_t i = 0; i + 1 < sizeof(chunk); i += 2)
+		chunk[i] = 'y', chunk[i + 1] = '\n';
+	ag_log(AG_LOG_INFO, "step: starting a flood of \"y\" lines on %s (script: flood)", names[a->sc.flood.stream]);
+	pid_t pid = fork();
+	if (pid != 0) {
+		if (pid < 0)
+			ag_log(AG_LOG_WARN, "flood: fork: %s", strerror(errno));
+		return;
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL); /* dies by SIGTERM like yes(1) */
+	for (;;) {
+		if (a->sc.flood.stream != FA_FLOOD_STDERR && write(STDOUT_FILENO, chunk, sizeof(chunk)) < 0 && errno != EINTR &&
+		    errno != EAGAIN)
+			_exit(0);
+		if (a->sc.flood.stream != FA_FLOOD_STDOUT && write(STDERR_FILENO, chunk, sizeof(chunk)) < 0 &&
+		    errno != EINTR && errno != EAGAIN)
+			_exit(0);
+	}
+}
+
+/* Children (or, with detach, grandchildren whose parent is gone) that sleep
+ * holding stdout/stderr, optionally deaf to SIGTERM. Each prints
+ * "descendant <pid>" on stdout, so a test can watch it. Before grpc starts:
+ * a plain fork. */
+static void fa_start_children(fa_agent *a)
+{
+	for (int64_t i = 0; i < a->sc.children.count; i++) {
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid < 0) {
+			ag_log(AG_LOG_WARN, "children: fork: %s", strerror(errno));
+			return;
+		}
+		if (pid > 0) {
+			if (a->sc.children.detach) /* the middle one exits at once */
+				while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+					;
+			continue;
+		}
+		if (a->sc.children.detach && fork() != 0)
+			_exit(0);
+		close(a->sfd);
+		sigset_t none;
+		sigemptyset(&none);
+		if (a->sc.children.ignore_sigterm)
+			signal(SIGTERM, SIG_IGN);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		char line[64];
+		int n = snprintf(line, sizeof(line), "descendant %d\n", (int)getpid());
+		(void)!write(STDOUT_FILENO, line, (size_t)n);
+		for (;;)
+			pause();
+	}
+	ag_log(AG_LOG_INFO, "step: started %" PRId64 " %s%s (script: children)", a->sc.children.count,
+	       a->sc.children.detach ? "detached grandchildren" : "children",
+	       a->sc.children.ignore_sigterm ? " that ignore SIGTERM" : "");
+}
+
+/* Replace the socket's directory (a supervisor's private dir, S4) by a
+ * symlink to the target: a supervisor that follows the name then acts in
+ * the target directory. */
+static void fa_swap_privdir(fa_agent *a)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", a->path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir) {
+		ag_log(AG_LOG_WARN, "privdir_swap: %s has no directory to swap", a->path);
+		return;
+	}
+	*slash = '\0';
+	if (rmdir(dir) < 0 || symlink(a->sc.privdir_swap, dir) < 0)
+		ag_log(AG_LOG_WARN, "privdir_swap: %s → %s: %s", dir, a->sc.privdir_swap, strerror(errno));
+	else
+		ag_log(AG_LOG_INFO, "step: replaced the directory %s by a symlink to %s (script: privdir_swap)", dir,
+		       a->sc.privdir_swap);
+}
+
 /* ---- command line -------------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -598,6 +761,17 @@ static void usage(FILE *f)
 		"  sigterm WORD             exit (default) | ignore | slow (same for SIGINT/HUP/QUIT)\n"
 		"  shutdown_delay_ms N      delay between the signal and the stop (slow: default 3000)\n"
 		"  exit_code_on_term N      exit code after a signal stop (default 0)\n"
+		"  flood {stream stdout|stderr|both, when start|after_ready}\n"
+		"                           a forked child writes \"y\" lines forever (like `yes &`)\n"
+		"  children {count N, ignore_sigterm BOOL, detach BOOL}\n"
+		"                           children (detach: grandchildren) sleeping on stdout/stderr;\n"
+		"                           each prints \"descendant PID\" on stdout\n"
+		"  setsid BOOL              call setsid() at start (fails as a group leader; carries on)\n"
+		"  privdir_swap PATH        replace the socket's directory by a symlink to PATH\n"
+		"  print_fds BOOL           print \"fds: 0 1 2 ...\" (inherited descriptors) first\n"
+		"  health.version_hex HEX   the HealthCheck version as bytes (\"ff 00 41\")\n"
+		"  calls.METHOD.text_hex HEX / reply_bytes N\n"
+		"                           answer exactly these bytes / N 'x' bytes\n"
 		"\n"
 		"Environment: NEIRA_SOCKET_PATH (else $TMPDIR or /tmp + /neira_agent.sock),\n"
 		"NEIRA_LOG_LEVEL, NEIRA_AGENT_MODE, as for neira-agent. Without --preset/--script\n"
@@ -752,6 +926,15 @@ int main(int argc, char **argv)
 		fa_script_destroy(&a->sc);
 		return 1;
 	}
+	if (a->sc.print_fds)
+		fa_print_fds();
+	if (a->sc.setsid) {
+		/* a group leader (as a supervisor that setpgid()s makes it)
+		 * cannot: EPERM — and a hostile agent just carries on */
+		pid_t sid = setsid();
+		ag_log(AG_LOG_INFO, "step: setsid() = %d%s%s (script: setsid)", (int)sid, sid < 0 ? ": " : "",
+		       sid < 0 ? strerror(errno) : "");
+	}
 	if (a->sc.serve_from_child && fa_launcher() < 0) {
 		ag_log(AG_LOG_ERROR, "fork: %s", strerror(errno));
 		free(summary);
@@ -780,6 +963,12 @@ int main(int argc, char **argv)
 
 	for (size_t i = 0; i < a->sc.n_stderr_lines; i++)
 		dprintf(STDERR_FILENO, "%s\n", a->sc.stderr_lines[i]);
+	if (a->sc.children.count > 0)
+		fa_start_children(a);
+	if (a->sc.flood.stream != FA_FLOOD_NONE && !a->sc.flood.after_ready)
+		fa_start_flood(a);
+	if (a->sc.privdir_swap)
+		fa_swap_privdir(a);
 	if (a->sc.huge_line_bytes > 0)
 		fa_print_huge_line(a);
 	fa_exit_step(a, FA_EXIT_BEFORE_BIND);
@@ -802,6 +991,8 @@ int main(int argc, char **argv)
 		}
 		fa_print_marker(a);
 	}
+	if (a->sc.flood.stream != FA_FLOOD_NONE && a->sc.flood.after_ready)
+		fa_start_flood(a);
 	fa_exit_step(a, FA_EXIT_AFTER_READY);
 	ag_log(AG_LOG_INFO, "step: serving until a stop signal");
 	fa_pause(a, -1); /* returns only through fa_stop()/fa_scripted_exit() */

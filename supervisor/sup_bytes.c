@@ -59,7 +59,9 @@ json_t *sup_json_bytes(const char *p, size_t n, bool *lossy)
 		*lossy = false;
 	if (!p)
 		p = "", n = 0;
-	if (sup_utf8_valid(p, n))
+	/* NUL is valid UTF-8, but jansson's readers reject "\u0000" unless
+	 * told otherwise (JSON_ALLOW_NUL): flag it like an invalid byte */
+	if (sup_utf8_valid(p, n) && !memchr(p, '\0', n))
 		return json_stringn(p, n);
 	if (lossy)
 		*lossy = true;
@@ -70,7 +72,7 @@ json_t *sup_json_bytes(const char *p, size_t n, bool *lossy)
 		return NULL;
 	o = out;
 	for (size_t i = 0; i < n;) {
-		size_t l = utf8_seq(u + i, n - i);
+		size_t l = u[i] ? utf8_seq(u + i, n - i) : 0;
 		if (l) {
 			memcpy(o, u + i, l);
 			o += l;

@@ -14,12 +14,14 @@
  * surrogates, nothing above U+10FFFF). NUL bytes are valid. */
 bool sup_utf8_valid(const char *p, size_t n);
 
-/* A JSON string of p[0..n): exact (embedded NULs kept, jansson escapes them
- * as \u0000) when p is UTF-8; otherwise each invalid byte becomes U+FFFD and
- * *lossy (may be NULL) is set. New reference; NULL only on ENOMEM. */
+/* A JSON string of p[0..n): exact when p is UTF-8 without NUL bytes;
+ * otherwise each invalid byte and each NUL becomes U+FFFD and *lossy (may be
+ * NULL) is set (NUL too: most JSON readers, jansson's by default, reject
+ * "\u0000"). New reference; NULL only on ENOMEM. */
 json_t *sup_json_bytes(const char *p, size_t n, bool *lossy);
 
-/* obj[key] = sup_json_bytes(p, n); when that was lossy, also
+/* obj[key] = sup_json_bytes(p, n); when that was lossy (invalid UTF-8 or a
+ * NUL byte), also
  * obj[key + "_b64"] = the exact bytes in base64 (RFC 4648), so a reader can
  * always get them back. p NULL = JSON null. Returns 0 or -ENOMEM. */
 int sup_json_set_bytes(json_t *obj, const char *key, const char *p, size_t n);

@@ -208,6 +208,66 @@ int sup_config_set(sup_config *c, const char *key, const char *value, sup_error 
 	return -EINVAL;
 }
 
+int sup_config_copy(sup_config *dst, const sup_config *src, sup_error *err)
+{
+	sup_config tmp;
+
+	if (!dst || !src) {
+		sup_error_set(err, "config", EINVAL, "config copy: no %s given", dst ? "source" : "destination");
+		return -EINVAL;
+	}
+	sup_config_init(&tmp);
+	for (size_t i = 0; i < SUP__NFIELDS; i++) {
+		const struct sup__field *f = &sup__fields[i];
+		const char *sp = (const char *)src + f->offset;
+		char *dp = (char *)&tmp + f->offset;
+		long long n = 0;
+
+		switch (f->kind) {
+		case SUP__STR: {
+			const char *v = *(char *const *)(const void *)sp;
+			char **slot = (char **)(void *)dp;
+
+			/* bytes as they are: a path need not be UTF-8 (issue 15) */
+			if (v && v[0] != '\0' && !(*slot = strdup(v))) {
+				sup_config_destroy(&tmp);
+				sup_error_set(err, "config", ENOMEM, "config copy %s: out of memory", f->key);
+				return -ENOMEM;
+			}
+			continue;
+		}
+		case SUP__BOOL:
+			*(bool *)(void *)dp = *(const bool *)(const void *)sp;
+			continue;
+		case SUP__INT:
+			n = *(const int *)(const void *)sp;
+			break;
+		case SUP__I64:
+			n = *(const int64_t *)(const void *)sp;
+			break;
+		}
+		/* a struct filled by hand gets the checks --set gets (issue 15:
+		 * near INT64_MAX the supervisor's µs arithmetic would overflow) */
+		if (n < f->min || n > f->max) {
+			char why[96];
+			sup_config_destroy(&tmp);
+			snprintf(why, sizeof(why), "%lld", n);
+			sup_error_set(err, "config", ERANGE, "config %s=%s: out of range (%lld..%lld)", f->key, why,
+				      f->min, f->max);
+			sup_error_ctx(err, "key", "%s", f->key);
+			sup_error_ctx(err, "value", "%s", why);
+			return -ERANGE;
+		}
+		if (f->kind == SUP__INT)
+			*(int *)(void *)dp = (int)n;
+		else
+			*(int64_t *)(void *)dp = (int64_t)n;
+	}
+	sup_config_destroy(dst);
+	*dst = tmp;
+	return 0;
+}
+
 int sup_config_set_kv(sup_config *c, const char *key_eq_value, sup_error *err)
 {
 	const char *eq;
@@ -234,6 +294,26 @@ int sup_config_set_kv(sup_config *c, const char *key_eq_value, sup_error *err)
 	return r;
 }
 
+static json_t *sup__escaped(const char *s)
+{
+	size_t n = strlen(s);
+	char *buf = malloc(n * 4 + 1), *o = buf;
+	json_t *v;
+
+	if (!buf)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x80)
+			*o++ = (char)*p;
+		else
+			o += sprintf(o, "\\x%02x", *p);
+	}
+	*o = '\0';
+	v = json_string(buf);
+	free(buf);
+	return v;
+}
+
 json_t *sup_config_json(const sup_config *c)
 {
 	json_t *o;
@@ -253,9 +333,10 @@ json_t *sup_config_json(const sup_config *c)
 			const char *s = *(char *const *)(const void *)p;
 
 			v = s ? json_string(s) : json_null();
-			/* A path need not be UTF-8; show that rather than fail. */
+			/* A path need not be UTF-8: show its bytes, non-UTF-8 ones
+			 * as \xNN (display only: sup_new copies the struct) */
 			if (s && !v)
-				v = json_string("(not UTF-8)");
+				v = sup__escaped(s);
 			break;
 		}
 		case SUP__BOOL:

@@ -34,6 +34,13 @@ typedef struct sup_config {
 /* Fill every field with its SPEC default; strings NULL. */
 void sup_config_init(sup_config *c);
 
+/* Deep copy of src into dst (dst's old strings are freed; dst must have
+ * been initialised). Strings are copied byte for byte (a path need not be
+ * UTF-8); every number is checked against the range sup_config_set
+ * enforces. Returns 0, -ERANGE naming the field (dst unchanged), -ENOMEM,
+ * -EINVAL for NULL arguments. */
+int sup_config_copy(sup_config *dst, const sup_config *src, sup_error *err);
+
 /* Free the strings and reset to the defaults. */
 void sup_config_destroy(sup_config *c);
 

@@ -34,9 +34,13 @@ static void test_O3_json_bytes_kept_or_flagged(void **state)
 {
 	(void)state;
 	json_t *o = json_object();
+	assert_int_equal(sup_json_set_bytes(o, "plain", "caf\xc3\xa9", 5), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "plain")), "caf\xc3\xa9");
+	assert_null(json_object_get(o, "plain_b64")); /* UTF-8: exact, no twin */
+	/* NUL: U+FFFD in the text (readers reject \u0000), exact bytes in _b64 */
 	assert_int_equal(sup_json_set_bytes(o, "line", "a\0b", 3), 0);
-	assert_int_equal(json_string_length(json_object_get(o, "line")), 3); /* NUL kept */
-	assert_null(json_object_get(o, "line_b64"));
+	assert_string_equal(json_string_value(json_object_get(o, "line")), "a\xef\xbf\xbd" "b");
+	assert_string_equal(json_string_value(json_object_get(o, "line_b64")), "YQBi");
 	assert_int_equal(sup_json_set_bytes(o, "v", "\xff\xfe" "A", 3), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "v")), "\xef\xbf\xbd\xef\xbf\xbd" "A");
 	assert_string_equal(json_string_value(json_object_get(o, "v_b64")), "//5B");
