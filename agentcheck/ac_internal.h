@@ -60,6 +60,7 @@ typedef struct ac_agent {
 	const ac_clock *clk;
 	pid_t pid;      /* also the process group id; 0 = none */
 	int pidfd;      /* -1 = none */
+	bool pidfd_shared; /* pidfd is the SIGCHLD self-pipe (no pidfd_open: valgrind) */
 	int out_fd;     /* child's stdout, -1 once at EOF */
 	int err_fd;     /* child's stderr, -1 once at EOF */
 	int64_t t_spawn_us;

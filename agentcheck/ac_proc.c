@@ -131,6 +131,41 @@ static int build_env(const ac_spawn_opts *o, envlist *e)
 	return rc;
 }
 
+/* ---- exit notification ----------------------------------------------------------
+ * A pidfd per agent; where pidfd_open is missing (valgrind does not know it:
+ * ENOSYS) a SIGCHLD self-pipe instead, shared by every agent, with a
+ * waitpid(pid, WNOHANG) at each pump so that no exit is missed. */
+
+static int chld_pipe[2] = { -1, -1 };
+
+static void on_sigchld(int sig)
+{
+	(void)sig;
+	int e = errno;
+	(void)!write(chld_pipe[1], "c", 1); /* non-blocking: a full pipe already says "look" */
+	errno = e;
+}
+
+static int chld_pipe_fd(void)
+{
+	if (chld_pipe[0] >= 0)
+		return chld_pipe[0];
+	if (pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGCHLD, &sa, NULL) < 0)
+		return -errno;
+	return chld_pipe[0];
+}
+
+static void drain_chld_pipe(void)
+{
+	char buf[64];
+	while (chld_pipe[0] >= 0 && read(chld_pipe[0], buf, sizeof(buf)) > 0)
+		;
+}
+
 /* ---- spawn ------------------------------------------------------------------------ */
 
 enum { STAGE_PDEATHSIG = 1, STAGE_DUP, STAGE_UNSHARE, STAGE_MOUNT, STAGE_EXEC };
@@ -273,7 +308,15 @@ int ac_agent_spawn(ac_agent *a, const ac_spawn_opts *o, const ac_clock *clk, cha
 		a->pid = 0;
 		goto fail;
 	}
+	/* before any exit can happen unnoticed: the self-pipe is set up at the
+	 * first spawn (if needed) and a pump always waitpid()s once */
 	a->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (a->pidfd < 0 && errno == ENOSYS) {
+		a->pidfd = chld_pipe_fd();
+		a->pidfd_shared = true;
+		if (a->pidfd < 0)
+			errno = -a->pidfd;
+	}
 	if (a->pidfd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "pidfd_open %d (%s): %s", (int)pid, o->argv[0], strerror(errno));
@@ -413,7 +456,10 @@ static void reap(ac_agent *a)
 		a->exited = true;
 		a->wstatus = st;
 		a->t_exit_us = ac_now_us(a->clk) - a->t_spawn_us;
-		close_fd(&a->pidfd);
+		if (a->pidfd_shared)
+			a->pidfd = -1;
+		else
+			close_fd(&a->pidfd);
 	}
 }
 
@@ -422,6 +468,11 @@ int ac_agent_pump(ac_agent *a, int timeout_ms)
 	return_if_fail(a, -EINVAL);
 	struct pollfd p[3];
 	int n = 0, i_out = -1, i_err = -1, i_pid = -1;
+	if (a->pidfd_shared && !a->exited) {
+		reap(a); /* the shared self-pipe's wake-up may have gone to another agent */
+		if (a->exited)
+			return 1;
+	}
 	if (a->out_fd >= 0) {
 		i_out = n;
 		p[n++] = (struct pollfd){ .fd = a->out_fd, .events = POLLIN };
@@ -446,12 +497,15 @@ int ac_agent_pump(ac_agent *a, int timeout_ms)
 	if (i_err >= 0 && p[i_err].revents)
 		drain(a, &a->err_fd, false);
 	if (i_pid >= 0 && p[i_pid].revents) {
-		/* exited: take whatever it wrote last, then reap */
-		if (a->out_fd >= 0)
-			drain(a, &a->out_fd, true);
-		if (a->err_fd >= 0)
-			drain(a, &a->err_fd, false);
+		if (a->pidfd_shared)
+			drain_chld_pipe();
 		reap(a);
+		if (a->exited) { /* take whatever it wrote last */
+			if (a->out_fd >= 0)
+				drain(a, &a->out_fd, true);
+			if (a->err_fd >= 0)
+				drain(a, &a->err_fd, false);
+		}
 	}
 	return 1;
 }
@@ -576,7 +630,10 @@ void ac_agent_destroy(ac_agent *a)
 		pid_t p[16];
 		ac_agent_reap_leftovers(a, p, 16);
 	}
-	close_fd(&a->pidfd);
+	if (a->pidfd_shared)
+		a->pidfd = -1;
+	else
+		close_fd(&a->pidfd);
 	close_fd(&a->out_fd);
 	close_fd(&a->err_fd);
 	a->pid = 0;
