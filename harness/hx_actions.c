@@ -407,5 +407,5 @@ int hx_action_run(hx_ctx *x, const json_t *act, size_t index)
 void hx_actions_help(FILE *f)
 {
 	for (size_t i = 0; i < N_ACTIONS; i++)
-		fprintf(f, "  %-58s %s\n", actions[i].syntax, actions[i].help);
+		fprintf(f, "  %s\n      %s\n", actions[i].syntax, actions[i].help);
 }

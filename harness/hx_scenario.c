@@ -465,7 +465,7 @@ static int parse_root(hx_yctx *c, struct fy_node *root, json_t *doc)
 {
 	static const char *const keys[] = { "name", "description", "clauses", "agent", "config",
 					    "env", "setup", "faults", "actions", "expect", "timeout_ms",
-					    "tolerance", "repeat", NULL };
+					    "tolerance", "repeat", "memcheck", NULL };
 	int rc;
 	if (!root)
 		return hx_yerr(c, NULL, "(root)", "empty document");
@@ -475,6 +475,7 @@ static int parse_root(hx_yctx *c, struct fy_node *root, json_t *doc)
 	    (rc = hx_ystr(c, root, "tolerance", "tolerance", false, doc, "tolerance")) < 0 ||
 	    (rc = hx_ynum(c, root, "timeout_ms", "timeout_ms", false, true, doc)) < 0 ||
 	    (rc = hx_ynum(c, root, "repeat", "repeat", false, true, doc)) < 0 ||
+	    (rc = hx_ybool(c, root, "memcheck", "memcheck", doc)) < 0 ||
 	    (rc = parse_clauses(c, root, doc)) < 0 || (rc = parse_agent(c, root, doc)) < 0 ||
 	    (rc = parse_config(c, root, doc)) < 0)
 		return rc;

@@ -1,6 +1,8 @@
 /* test_hx_scenario: the scenario parser accepts a good file and rejects bad
  * ones with file:line:column and the field path. */
+#include <dirent.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -146,9 +148,53 @@ static void test_no_expectations(void **state)
 	assert_non_null(strstr(err, "no expectation"));
 }
 
-int main(void)
+/* Every negative control in scenarios/negative/ whose first line is
+ * "# load-error: TEXT" must fail to load with TEXT in its message (the
+ * misspelt name and the suggestion), not merely fail somehow. */
+static const char *negative_dir;
+
+static void test_negative_messages(void **state)
 {
+	(void)state;
+	DIR *d = opendir(negative_dir);
+	assert_non_null(d);
+	struct dirent *e;
+	int checked = 0;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l < 6 || strcmp(e->d_name + l - 5, ".yaml"))
+			continue;
+		char path[1024], first[512] = "";
+		snprintf(path, sizeof(path), "%s/%s", negative_dir, e->d_name);
+		FILE *f = fopen(path, "r");
+		assert_non_null(f);
+		if (!fgets(first, sizeof(first), f))
+			first[0] = '\0';
+		fclose(f);
+		const char *tag = "# load-error: ";
+		if (strncmp(first, tag, strlen(tag)))
+			continue;
+		char *want = first + strlen(tag);
+		want[strcspn(want, "\n")] = '\0';
+		hx_scenario *sc = NULL;
+		char err[2048] = "";
+		int rc = hx_scenario_load(path, &sc, err, sizeof(err));
+		if (rc == 0 || !strstr(err, want))
+			print_error("%s: expected a load error containing \"%s\", got rc %d: %s\n", path, want, rc, err);
+		assert_true(rc < 0);
+		assert_non_null(strstr(err, want));
+		hx_scenario_free(sc);
+		checked++;
+	}
+	closedir(d);
+	assert_true(checked >= 10); /* every kind of typo has its control */
+}
+
+int main(int argc, char **argv)
+{
+	negative_dir = argc > 1 ? argv[1] : "scenarios/negative";
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_negative_messages),
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_faults),

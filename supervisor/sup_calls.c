@@ -229,18 +229,25 @@ static int do_call(sup *s, sup_method m, const uint8_t *req, size_t req_len, int
 	const char *path = sup__path_for(m, s->casing[m]);
 	if (!allowed) {
 		/* C2/C3: fail fast without touching the agent */
+		/* C3: while the half-open trial is out, the others fail fast too */
+		bool trial_out = s->br.state == SUP_BREAKER_HALF_OPEN;
 		set_status(r, "BREAKER_OPEN");
-		sup_error_set(&r->err, "supervisor", EAGAIN,
-			      "call %s %s: circuit breaker is OPEN (%d consecutive failures; retry in %lld ms)",
-			      sup_method_name(m), path, s->br.failures,
-			      (long long)(sup_breaker_retry_in_ms(&s->br, start_us) / 1000));
+		if (trial_out)
+			sup_error_set(&r->err, "supervisor", EAGAIN,
+				      "call %s %s: circuit breaker is OPEN (half-open: its one trial call is in flight)",
+				      sup_method_name(m), path);
+		else
+			sup_error_set(&r->err, "supervisor", EAGAIN,
+				      "call %s %s: circuit breaker is OPEN (%d consecutive failures; retry in %lld ms)",
+				      sup_method_name(m), path, s->br.failures,
+				      (long long)(sup_breaker_retry_in_ms(&s->br, start_us) / 1000));
 		sup_error_ctx(&r->err, "method", "%s", sup_method_name(m));
 		sup_error_ctx(&r->err, "breaker", "%s", sup_breaker_state_name(s->br.state));
 		/* no call_start: nothing is sent, and the event stream must
 		 * show that the agent was not touched (C2) */
 		sup__emit(s, NV_EV_CALL_REJECTED,
 			  json_pack("{s:s, s:s, s:s, s:s, s:I}", "method", sup_method_name(m), "path", path, "reason",
-				    "breaker_open", "breaker", sup_breaker_state_name(s->br.state), "retry_in_ms",
+				    trial_out ? "trial_in_flight" : "breaker_open", "breaker", sup_breaker_state_name(s->br.state), "retry_in_ms",
 				    (json_int_t)(sup_breaker_retry_in_ms(&s->br, start_us) / 1000)));
 		call_end(s, m, path, r, start_us);
 		return -EAGAIN;
