@@ -603,6 +603,9 @@ static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbo
 		drive_actions(&x);
 	finish_host(&x);
 	hx_run_register_host(0);
+	if (hx_run_interrupted() && !x.errbuf[0]) /* not a verdict on the supervisor */
+		snprintf(x.errbuf, sizeof(x.errbuf), "interrupted (SIGINT/SIGTERM): the host and its agent were "
+			 "killed, the scenario dir removed");
 
 checks:
 	check_world(&x);
