@@ -148,8 +148,7 @@ static int wire_varint(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
 		if (*i >= len)
 			return -EPROTO;
 		uint8_t b = buf[(*i)++];
-		if (shift == 63 && (b & 0x7e))
-			return -EPROTO; /* more than 64 bits */
+		/* bits beyond 64 dropped, as protobuf-c does (fuzz_reply) */
 		r |= (uint64_t)(b & 0x7f) << shift;
 		if (!(b & 0x80)) {
 			*v = r;
@@ -169,10 +168,19 @@ int sup_wire_bytes(const uint8_t *buf, size_t len, uint32_t field, const char **
 	if (!buf && len)
 		return -EPROTO;
 	while (i < len) {
-		uint64_t key, v;
-		if (wire_varint(buf, len, &i, &key) < 0 || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
-			return -EPROTO;
-		switch (key & 7) {
+		uint64_t v;
+		uint32_t key = 0;
+		/* the tag as protobuf-c reads it (so that both agree on every
+		 * message, found by fuzz/fuzz_reply.c): at most 5 bytes, bits
+		 * beyond 32 dropped */
+		for (unsigned k = 0;; k++) {
+			if (k == 5 || i >= len)
+				return -EPROTO;
+			key |= (uint32_t)(buf[i] & 0x7f) << (7 * k);
+			if (!(buf[i++] & 0x80))
+				break;
+		}
+		switch (key & 7) { /* field 0: protobuf-c skips it too */
 		case 0: /* varint */
 			if (wire_varint(buf, len, &i, &v) < 0)
 				return -EPROTO;

@@ -34,5 +34,7 @@ char *sup_base64(const void *p, size_t n);
  * of length-delimited field `field` in buf[0..len). Returns 1 and
  * *out, *out_len pointing into buf, 0 when absent (*out = "", *out_len = 0),
  * or -EPROTO when buf is not a well-formed message (truncated varint or
- * length, bad wire type, field number 0). Never reads outside buf. */
+ * length, a tag over 5 bytes, wire type 3/4/6/7) — the same messages
+ * protobuf-c rejects (fuzz/fuzz_reply.c checks that). Never reads outside
+ * buf. */
 int sup_wire_bytes(const uint8_t *buf, size_t len, uint32_t field, const char **out, size_t *out_len);

@@ -79,9 +79,9 @@ static void test_O3_wire_reader(void **state)
 		{ { 0x1a, 0x05, 'a' }, 3 },			      /* length past the end */
 		{ { 0x08 }, 1 },				      /* varint missing */
 		{ { 0x0b }, 1 },				      /* group (wire type 3) */
-		{ { 0x00, 0x01 }, 2 },				      /* field 0 */
 		{ { 0x09, 1, 2, 3 }, 4 },			      /* 64-bit truncated */
-		{ { 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f }, 11 }, /* > 64 bits */
+		{ { 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, 11 }, /* > 10 bytes */
+		{ { 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 }, 6 }, /* a tag longer than 5 bytes */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(sup_wire_bytes(bad[i].b, bad[i].n, 3, &p, &n), -EPROTO);
