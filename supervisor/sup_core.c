@@ -570,9 +570,11 @@ static void health_result_n(sup *s, bool ok, const char *status, json_t *healthy
 	}
 	sup__emit(s, NV_EV_HEALTH_RESULT, f);
 	if (!ok) {
-		sup_error_set(&s->err, "supervisor", 0,
-			      "health check %d/%d of %s failed: %s%s%s", s->h.attempt, s->h.attempts, s->sock,
-			      status, message && *message ? ": " : "", message ? message : "");
+		/* message points into the reply: not NUL-terminated (%.*s; the
+		 * sanitizer lane caught the %s this was) */
+		int mlen = message ? (int)(message_len < 400 ? message_len : 400) : 0;
+		sup_error_set(&s->err, "supervisor", 0, "health check %d/%d of %s failed: %s%s%.*s", s->h.attempt,
+			      s->h.attempts, s->sock, status, mlen ? ": " : "", mlen, message ? message : "");
 		sup_error_ctx(&s->err, "attempt", "%d", s->h.attempt);
 		sup_error_ctx(&s->err, "status", "%s", status);
 		sup_error_ctx(&s->err, "socket", "%s", s->sock);
