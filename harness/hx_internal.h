@@ -73,6 +73,8 @@ char *hx_subst_dir(const char *v, const char *dir);
 
 /* Open fds of a process (/proc/PID/fd), or -errno. */
 int hx_count_fds(pid_t pid);
+/* {"fd": "readlink target"} of a process's open fds (empty if unreadable). */
+json_t *hx_fd_targets(pid_t pid);
 /* The process exists (also as a zombie); *state = its /proc state letter. */
 bool hx_pid_alive(pid_t pid, char *state);
 /* Live (non-zombie) descendants of `root` by a /proc scan of parent links:
@@ -126,6 +128,7 @@ typedef struct hx_ctx {
 	json_t *pending;      /* {"<id>": {"index": i, "sent": ms}} of call_async */
 	json_t *init_reply, *pre_snap, *final_snap; /* borrowed from h.replies */
 	int harness_fds_before, host_fds_pre, host_fds_post;
+	json_t *host_fd_pre, *host_fd_post; /* their targets, to name a leak */
 	bool stopped;         /* a stop was sent (or the host was killed) */
 	bool timed_out;
 	int host_killed_sig;  /* kill_host: the signal sent, 0 if none */

@@ -266,6 +266,7 @@ static void drive_actions(hx_ctx *x)
 	if (!x->pre_snap)
 		return;
 	x->host_fds_pre = hx_count_fds(x->h.pid);
+	x->host_fd_pre = hx_fd_targets(x->h.pid);
 	size_t ai;
 	json_t *act;
 	json_array_foreach(json_object_get(x->doc, "actions"), ai, act) {
@@ -288,6 +289,7 @@ static void drive_actions(hx_ctx *x)
 	/* after the stop reply the host still runs: a child it failed to reap
 	 * is visible as its zombie right now (L7) */
 	x->host_fds_post = hx_count_fds(x->h.pid);
+	x->host_fd_post = hx_fd_targets(x->h.pid);
 }
 
 /* ---- phase 3: the host must exit on its own; nothing may outlive it ------ */
@@ -423,7 +425,19 @@ static void check_world(hx_ctx *x)
 		snprintf(m, sizeof(m), "host open fds (/proc): %d before init, %d after stop (slack %lld); its own "
 			 "snapshot says %ld before init, %ld just before stop", x->host_fds_pre, x->host_fds_post,
 			 (long long)slack, sp, sq);
-		hx_add_inv(invs, x->log, "no_fd_leak_in_host", x->host_fds_post <= x->host_fds_pre + slack, m);
+		bool fd_ok = x->host_fds_post <= x->host_fds_pre + slack;
+		if (!fd_ok) { /* name what is new, so that a leak can be traced */
+			const char *fd;
+			json_t *t;
+			size_t l = strlen(m);
+			l += (size_t)snprintf(m + l, sizeof(m) - l, "; new:");
+			json_object_foreach(x->host_fd_post, fd, t) {
+				json_t *was = json_object_get(x->host_fd_pre, fd);
+				if (l < sizeof(m) && (!was || !json_equal(was, t)))
+					l += (size_t)snprintf(m + l, sizeof(m) - l, " %s→%s", fd, json_string_value(t));
+			}
+		}
+		hx_add_inv(invs, x->log, "no_fd_leak_in_host", fd_ok, m);
 	}
 	bool ok3 = json_array_size(x->h.junk) == 0;
 	char *first = ok3 ? NULL : hx_text_of(json_array_get(x->h.junk, 0));
@@ -501,6 +515,8 @@ static void release(hx_ctx *x, char **argv, char **envp)
 	json_decref(x->h.bad_events);
 	json_decref(x->call_replies);
 	json_decref(x->pending);
+	json_decref(x->host_fd_pre);
+	json_decref(x->host_fd_post);
 	free_strv(argv);
 	free_strv(envp);
 	json_decref(x->doc);

@@ -252,3 +252,25 @@ size_t hx_descendants(pid_t root, pid_t *out, size_t max)
 	closedir(d);
 	return n;
 }
+
+json_t *hx_fd_targets(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	json_t *o = json_object();
+	if (!d)
+		return o;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || (pid == getpid() && atoi(e->d_name) == dirfd(d)))
+			continue;
+		char lp[300], target[512];
+		snprintf(lp, sizeof(lp), "/proc/%d/fd/%s", (int)pid, e->d_name);
+		ssize_t n = readlink(lp, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		json_object_set_new(o, e->d_name, json_string(target));
+	}
+	closedir(d);
+	return o;
+}
