@@ -3,10 +3,11 @@
  * enable calls in the running process, for the in-code points of
  * flt_points.h and, when the posix preload is loaded, for posix/... points.
  *
- * A plan entry: {"point": NAME, "mode": "always"|"once"|"nth"|"probability",
- * "nth": N (1-based, mode nth), "probability": P (0..1), "seed": S,
- * "errno": N or a name, "after_event": EVENT (optional: enabled when the
- * supervisor emits that event, from flt_on_event)}. */
+ * A plan entry: {"point": NAME, "side": "supervisor"|"agent"|"both",
+ * "mode": "always"|"once"|"nth"|"probability", "nth": N (1-based, mode nth),
+ * "probability": P (0..1), "seed": S, "errno": N or a name, "when":
+ * {"after_event": EVENT} (optional: enabled when the supervisor emits that
+ * event, from flt_on_event)} — read by flt_plan_normalise, the one parser. */
 #pragma once
 
 #include <stdbool.h>
@@ -15,6 +16,15 @@
 #include <jansson.h>
 
 #include "flt_points.h"
+
+/* The one fault-plan parser (flt_plan.c; no libfiu): validate a plan (a JSON
+ * array of {point, side, mode, nth, probability, seed, errno, when}) and
+ * return it normalised in *norm (new reference): each entry {point, kind
+ * code|posix, side, mode, nth?, probability?, seed, errno (number|null),
+ * errno_name, when ({after_event}|null)}. On error -EINVAL, msg, the index
+ * of the bad entry and the offending key (or NULL). */
+int flt_plan_normalise(const json_t *raw, json_t **norm, char *msg, size_t msglen, int *bad_index,
+		       const char **bad_key);
 
 /* The in-code point named `name`, or -1. */
 int flt_point_find(const char *name);

@@ -30,14 +30,6 @@ static json_t *pending; /* plan entries with "after_event", not started yet */
 static unsigned n_ext;
 static bool inited;
 
-int flt_point_find(const char *name)
-{
-	for (int i = 0; i < FLT_POINT_COUNT_; i++)
-		if (name && strcmp(name, flt_point_name((flt_point)i)) == 0)
-			return i;
-	return -1;
-}
-
 static ext_state *ext_find(const char *name)
 {
 	for (unsigned i = 0; i < n_ext; i++)
@@ -102,30 +94,45 @@ json_t *flt_stats_json(void)
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
 
-int flt_enable_json(const json_t *e, char *err, size_t errlen)
+static int enable_normalised(const json_t *e, char *err, size_t errlen);
+
+/* One entry through the one plan parser (flt_plan.c): the normalised
+ * entry (new reference) or NULL with err filled. */
+static json_t *normalise_one(const json_t *e, char *err, size_t errlen)
 {
-	if (!json_is_object(e))
-		return ERR("fault: an entry must be an object");
-	const char *point = json_string_value(json_object_get(e, "point"));
-	if (!point || !*point || strlen(point) >= sizeof(ext[0].name))
-		return ERR("fault: \"point\" must be a point name");
-	if (strncmp(point, "posix/", 6) && strncmp(point, "libc/", 5) && flt_point_find(point) < 0)
-		return ERR("fault: unknown point \"%s\" (see faults/flt_points.h)", point);
-	const char *mode = json_string_value(json_object_get(e, "mode"));
-	if (!mode)
-		mode = "always";
-	json_t *ej = json_object_get(e, "errno");
-	int en = 0;
-	if (json_is_integer(ej))
-		en = (int)json_integer_value(ej);
-	else if (json_is_string(ej))
-		en = flt_errno_from_name(json_string_value(ej));
-	else if (ej && !json_is_null(ej))
-		return ERR("fault %s: \"errno\" must be a number or a name", point);
-	if (en == 0) {
-		int id = flt_point_find(point);
-		en = id >= 0 ? flt_point_errno((flt_point)id) : 0;
+	json_t *a = json_array(), *norm = NULL;
+	json_array_append(a, (json_t *)e);
+	char msg[1024];
+	int idx;
+	const char *key;
+	int rc = flt_plan_normalise(a, &norm, msg, sizeof(msg), &idx, &key);
+	json_decref(a);
+	if (rc < 0) {
+		snprintf(err, errlen, "fault%s%s: %s", key ? " " : "", key ? key : "", msg);
+		return NULL;
 	}
+	json_t *one = json_incref(json_array_get(norm, 0));
+	json_decref(norm);
+	return one;
+}
+
+int flt_enable_json(const json_t *raw, char *err, size_t errlen)
+{
+	json_t *e = normalise_one(raw, err, errlen);
+	if (!e)
+		return -EINVAL;
+	int rc = enable_normalised(e, err, errlen);
+	json_decref(e);
+	return rc;
+}
+
+static int enable_normalised(const json_t *e, char *err, size_t errlen)
+{
+	const char *point = json_string_value(json_object_get(e, "point"));
+	if (strlen(point) >= sizeof(ext[0].name))
+		return ERR("fault %s: point name too long", point);
+	const char *mode = json_string_value(json_object_get(e, "mode"));
+	int en = (int)json_integer_value(json_object_get(e, "errno")); /* defaulted by the parser */
 	/* failinfo carries the errno; NULL lets a posix point pick one */
 	void *info = en ? (void *)(intptr_t)en : NULL;
 	if (!inited) {
@@ -182,35 +189,39 @@ int flt_apply_env(char *err, size_t errlen)
 	if (!plan || !*plan)
 		return 0;
 	json_error_t je;
-	json_t *a = json_loads(plan, 0, &je);
+	json_t *a = json_loads(plan, 0, &je), *norm = NULL;
 	if (!json_is_array(a)) {
 		json_decref(a);
 		return ERR("NEIRA_FAULTS: not a JSON array: %s", a ? "wrong type" : je.text);
 	}
+	char msg[1024];
+	int idx;
+	const char *key;
+	int rc = flt_plan_normalise(a, &norm, msg, sizeof(msg), &idx, &key); /* the one parser */
+	json_decref(a);
+	if (rc < 0)
+		return ERR("NEIRA_FAULTS[%d]%s%s: %s", idx, key ? "." : "", key ? key : "", msg);
 	size_t i;
 	json_t *e;
 	int n = 0;
-	json_array_foreach(a, i, e) {
-		json_t *ae = json_object_get(e, "after_event");
-		if (ae && !json_is_string(ae)) {
-			json_decref(a);
-			return ERR("NEIRA_FAULTS[%zu]: \"after_event\" must be an event name", i);
-		}
-		if (ae) { /* started by flt_on_event, at that event */
+	json_array_foreach(norm, i, e) {
+		if (!strcmp(json_string_value(json_object_get(e, "side")), "agent"))
+			continue; /* the agent side's preload takes those (neira-fault-exec) */
+		if (!json_is_null(json_object_get(e, "when"))) { /* started by flt_on_event */
 			if (!pending)
 				pending = json_array();
 			json_array_append(pending, e);
 			n++;
 			continue;
 		}
-		int rc = flt_enable_json(e, err, errlen);
+		rc = enable_normalised(e, err, errlen);
 		if (rc < 0) {
-			json_decref(a);
+			json_decref(norm);
 			return rc;
 		}
 		n++;
 	}
-	json_decref(a);
+	json_decref(norm);
 	return n;
 }
 
@@ -221,16 +232,13 @@ int flt_on_event(const char *event, const char **started)
 		return 0;
 	for (size_t i = 0; i < json_array_size(pending); i++) {
 		json_t *e = json_array_get(pending, i);
-		if (strcmp(json_string_value(json_object_get(e, "after_event")), event))
+		if (strcmp(json_string_value(json_object_get(json_object_get(e, "when"), "after_event")), event))
 			continue;
 		char err[256];
-		int rc = flt_enable_json(e, err, sizeof(err));
-		/* the name must outlive the entry: it is a point of the plan,
-		 * and the external state keeps a copy */
+		int rc = enable_normalised(e, err, sizeof(err));
+		/* the name must outlive the entry: the external state keeps a copy */
 		ext_state *st = ext_find(json_string_value(json_object_get(e, "point")));
-		static char name[128];
-		snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(e, "point")));
-		*started = st ? st->name : name;
+		*started = st ? st->name : "?";
 		json_array_remove(pending, i);
 		return rc < 0 ? rc : 1;
 	}

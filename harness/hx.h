@@ -59,14 +59,6 @@ double hx_now_ms(void);
 
 /* ---- fault plans, sweep, chaos (hx_faults.c) ---------------------------- */
 
-/* Validate a scenario's raw `faults:` list (JSON from the YAML) and return
- * the normalised plan in *norm (new reference): each entry {point, kind
- * code|posix, side, mode, nth?, probability?, seed, errno (number|null),
- * errno_name, when ({after_event}|null)}. On error: -EINVAL, msg, the index
- * of the bad entry and the offending key (or NULL). */
-int hx_faults_normalise(const json_t *raw, json_t **norm, char *msg, size_t msglen, int *bad_index,
-			const char **bad_key);
-
 /* A plan being applied to one run. */
 typedef struct hx_faults {
 	json_t *pending;     /* entries with `when`, not yet started */

@@ -25,142 +25,20 @@
 #endif
 #define HX_FIU_DIR "/usr/lib/fiu"
 
-/* ---- validation ---------------------------------------------------------- */
-
-static int code_point(const char *name)
-{
-	for (int i = 0; i < FLT_POINT_COUNT_; i++)
-		if (!strcmp(name, flt_point_name((flt_point)i)))
-			return i;
-	return -1;
-}
-
-#define BAD(idx, key, ...)                                                                         \
-	do {                                                                                       \
-		*bad_index = (idx);                                                                \
-		*bad_key = (key);                                                                  \
-		snprintf(msg, msglen, __VA_ARGS__);                                                \
-		json_decref(out);                                                                  \
-		return -EINVAL;                                                                    \
-	} while (0)
-
-int hx_faults_normalise(const json_t *raw, json_t **norm, char *msg, size_t msglen, int *bad_index,
-			const char **bad_key)
-{
-	static const char *const keys[] = { "point", "side", "mode", "nth", "probability", "seed", "errno",
-					    "when", NULL };
-	json_t *out = json_array();
-	*norm = NULL;
-	*bad_index = -1;
-	*bad_key = NULL;
-	size_t i;
-	json_t *e;
-	json_array_foreach(raw, i, e) {
-		int ix = (int)i;
-		if (!json_is_object(e))
-			BAD(ix, NULL, "a fault is a mapping {point, side, mode, nth, probability, seed, errno, when}");
-		const char *k;
-		json_t *v;
-		json_object_foreach(e, k, v) {
-			bool ok = false;
-			for (size_t j = 0; keys[j]; j++)
-				ok = ok || !strcmp(k, keys[j]);
-			if (!ok)
-				BAD(ix, k, "unknown key '%s' (known: point, side, mode, nth, probability, seed, errno, when)", k);
-		}
-		const char *point = json_string_value(json_object_get(e, "point"));
-		if (!point || !*point)
-			BAD(ix, "point", "required key 'point' is missing or not a string");
-		bool code = code_point(point) >= 0;
-		bool posix = !strncmp(point, "posix/", 6) || !strncmp(point, "libc/", 5);
-		if (!code && !posix) {
-			char list[2048] = "";
-			for (int p = 0; p < FLT_POINT_COUNT_; p++) {
-				size_t l = strlen(list);
-				snprintf(list + l, sizeof(list) - l, "%s%s", p ? ", " : "", flt_point_name((flt_point)p));
-			}
-			BAD(ix, "point", "unknown point '%s' (in-code points: %s; or a libfiu posix/… or libc/… point)",
-			    point, list);
-		}
-		const char *side = json_object_get(e, "side") ? json_string_value(json_object_get(e, "side"))
-							       : "supervisor";
-		if (!side || (strcmp(side, "supervisor") && strcmp(side, "agent") && strcmp(side, "both")))
-			BAD(ix, "side", "side must be supervisor, agent or both");
-		if (code && strcmp(side, "supervisor"))
-			BAD(ix, "side", "'%s' is an in-code point of the supervisor: side must be supervisor", point);
-		const char *mode = json_object_get(e, "mode") ? json_string_value(json_object_get(e, "mode"))
-							       : "always";
-		if (!mode || (strcmp(mode, "always") && strcmp(mode, "once") && strcmp(mode, "nth") &&
-			      strcmp(mode, "probability")))
-			BAD(ix, "mode", "mode must be always, once, nth or probability");
-		json_t *n = json_object_get(e, "nth"), *pr = json_object_get(e, "probability"),
-		       *sd = json_object_get(e, "seed");
-		if (!strcmp(mode, "nth") && (!json_is_integer(n) || json_integer_value(n) < 1))
-			BAD(ix, "nth", "mode nth needs 'nth', an integer >= 1");
-		if (strcmp(mode, "nth") && n)
-			BAD(ix, "nth", "'nth' only applies to mode nth");
-		if (!strcmp(mode, "probability") &&
-		    (!json_is_number(pr) || json_number_value(pr) < 0 || json_number_value(pr) > 1))
-			BAD(ix, "probability", "mode probability needs 'probability', a number in 0..1");
-		if (strcmp(mode, "probability") && pr)
-			BAD(ix, "probability", "'probability' only applies to mode probability");
-		if (sd && (!json_is_integer(sd) || json_integer_value(sd) < 0))
-			BAD(ix, "seed", "'seed' must be a non-negative integer");
-		if (!code && strcmp(side, "supervisor") && !strcmp(mode, "nth"))
-			BAD(ix, "mode", "mode nth is not available for posix points on side %s (libfiu's preload "
-			    "has no counting mode there; use once, always or probability)", side);
-		json_t *ej = json_object_get(e, "errno");
-		int en = 0;
-		if (json_is_integer(ej))
-			en = (int)json_integer_value(ej);
-		else if (json_is_string(ej))
-			en = flt_errno_from_name(json_string_value(ej));
-		if (ej && (en <= 0 || en >= 4096))
-			BAD(ix, "errno", "errno must be a name like ECONNREFUSED or a positive number");
-		if (!ej && code)
-			en = flt_point_errno((flt_point)code_point(point));
-		json_t *w = json_object_get(e, "when");
-		const char *after = NULL;
-		if (w) {
-			const char *wk;
-			json_t *wv;
-			json_object_foreach(w, wk, wv)
-				if (strcmp(wk, "after_event"))
-					BAD(ix, "when", "when takes one key, after_event");
-			after = json_string_value(json_object_get(w, "after_event"));
-			if (!json_is_object(w) || !after || !*after)
-				BAD(ix, "when", "when must be {after_event: EVENT_NAME}");
-			char why[1024];
-			if (hx_check_event(after, why, sizeof(why)) < 0)
-				BAD(ix, "when", "when.after_event: %s", why);
-		}
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "point", point, "kind", code ? "code" : "posix",
-				      "side", side, "mode", mode, "seed", sd ? json_integer_value(sd) : (json_int_t)0);
-		if (n)
-			json_object_set(o, "nth", n);
-		if (pr)
-			json_object_set(o, "probability", pr);
-		json_object_set_new(o, "errno", en ? json_integer(en) : json_null());
-		json_object_set_new(o, "errno_name", en && flt_errno_name(en) ? json_string(flt_errno_name(en)) : json_null());
-		json_object_set_new(o, "when", after ? json_pack("{s:s}", "after_event", after) : json_null());
-		json_array_append_new(out, o);
-	}
-	*norm = out;
-	return 0;
-}
-
 /* ---- applying a plan ------------------------------------------------------- */
 
-/* The entry neira-host's runtime (faults/flt_runtime.c) takes. */
+/* The entry the host's runtime takes: the plan's own form, side
+ * "supervisor", read there by the same parser (faults/flt_plan.c). */
 static json_t *host_entry(const json_t *f)
 {
-	json_t *o = json_pack("{s:O, s:O, s:O, s:O}", "point", json_object_get(f, "point"), "mode",
-			      json_object_get(f, "mode"), "seed", json_object_get(f, "seed"), "errno",
-			      json_object_get(f, "errno"));
-	if (json_object_get(f, "nth"))
-		json_object_set(o, "nth", json_object_get(f, "nth"));
-	if (json_object_get(f, "probability"))
-		json_object_set(o, "probability", json_object_get(f, "probability"));
+	json_t *o = json_pack("{s:O, s:s, s:O, s:O}", "point", json_object_get(f, "point"), "side", "supervisor",
+			      "mode", json_object_get(f, "mode"), "seed", json_object_get(f, "seed"));
+	if (json_is_integer(json_object_get(f, "errno")))
+		json_object_set(o, "errno", json_object_get(f, "errno"));
+	static const char *const keep[] = { "nth", "probability", "when" };
+	for (size_t i = 0; i < 3; i++)
+		if (json_object_get(f, keep[i]) && !json_is_null(json_object_get(f, keep[i])))
+			json_object_set(o, keep[i], json_object_get(f, keep[i]));
 	return o;
 }
 
@@ -207,6 +85,7 @@ int hx_faults_setup(hx_faults *fx, const json_t *faults, const char *dir, const 
 		return 0;
 	json_t *host_plan = json_array();
 	char agent_en[8192] = "";
+	json_int_t agent_seed = 0; /* one per agent (the parser checks it) */
 	bool host_preload = false, agent_posix = false, agent_ctrl = false;
 	size_t i;
 	json_t *f;
@@ -220,14 +99,12 @@ int hx_faults_setup(hx_faults *fx, const json_t *faults, const char *dir, const 
 				host_preload = true;
 			/* a `when` on the supervisor side is started by
 			 * neira-host itself, at the event (flt_on_event) */
-			json_t *he = host_entry(f);
-			if (later)
-				json_object_set(he, "after_event",
-						json_object_get(json_object_get(f, "when"), "after_event"));
-			json_array_append_new(host_plan, he);
+			json_array_append_new(host_plan, host_entry(f));
 		}
 		if (!code && on_side(f, "agent")) {
 			agent_posix = true;
+			if (json_integer_value(json_object_get(f, "seed")))
+				agent_seed = json_integer_value(json_object_get(f, "seed"));
 			if (later) {
 				agent_ctrl = true;
 			} else {
@@ -266,6 +143,11 @@ int hx_faults_setup(hx_faults *fx, const json_t *faults, const char *dir, const 
 		add_env(envp, n_env, "NEIRA_FAULT_EXEC_AGENT", agent_path);
 		if (agent_posix)
 			add_env(envp, n_env, "NEIRA_FAULT_AGENT_ENABLE", agent_en);
+		if (agent_seed) { /* libfiu's own PRNG in the agent: FIU_PRNG_SEED */
+			char sd[32];
+			snprintf(sd, sizeof(sd), "%lld", (long long)agent_seed);
+			add_env(envp, n_env, "NEIRA_FAULT_AGENT_SEED", sd);
+		}
 		if (agent_ctrl) {
 			char p[sizeof(fx->ctrl_dir) + 8];
 			snprintf(p, sizeof(p), "%s/agent", fx->ctrl_dir);

@@ -10,6 +10,7 @@
 
 #include <libfyaml.h>
 
+#include "flt.h"
 #include "hx_internal.h"
 #include "hx_yaml.h"
 #include "nv.h"
@@ -412,7 +413,7 @@ static int parse_faults(hx_yctx *c, struct fy_node *f, json_t *doc)
 	char msg[2600];
 	int idx;
 	const char *key;
-	rc = hx_faults_normalise(raw, &norm, msg, sizeof(msg), &idx, &key);
+	rc = flt_plan_normalise(raw, &norm, msg, sizeof(msg), &idx, &key); /* the one parser */
 	if (rc < 0) {
 		struct fy_node *item = fy_node_sequence_get_by_index(f, idx < 0 ? 0 : idx);
 		struct fy_node *at = item && key && fy_node_is_mapping(item) ? hx_yget(item, key) : NULL;
