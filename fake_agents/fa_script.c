@@ -384,13 +384,16 @@ static int parse_call(const json_t *obj, const char *method, fa_call_script *c, 
 				if (!c->details)
 					rc = fail(err, errlen, "%s: out of memory", k);
 			}
+		} else if (strcmp(key, "fail_every") == 0) {
+			rc = get_uint(v, k, INT64_MAX, &c->fail_every, err, errlen);
 		} else if (strcmp(key, "reply_bytes") == 0) {
 			rc = get_uint(v, k, (int64_t)1 << 30, &c->reply_bytes, err, errlen);
 		} else if (strcmp(key, "text_hex") == 0) {
 			rc = get_hex(v, k, &c->text, &c->text_len, &c->has_text, err, errlen);
 		} else {
 			rc = unknown_key(prefix, key,
-					 "crash_on, crash_how, exit_code, hang, delay_ms, status, details, reply_bytes, text_hex",
+					 "crash_on, crash_how, exit_code, hang, delay_ms, status, details, fail_every, reply_bytes, "
+					 "text_hex",
 					 err, errlen);
 		}
 		if (rc < 0)

@@ -53,6 +53,7 @@ typedef struct fa_call_script {
 	int status;            /* answer this gRPC status instead; 0 = answer normally */
 	char *details;         /* status details (owned), NULL = a default text */
 	/* issue 15: hostile replies (ProcessPrompt and CallCustomFunction) */
+	int64_t fail_every;    /* every Nth call answers UNAVAILABLE (soak); 0 = never */
 	int64_t reply_bytes;   /* answer a text/result of this many 'x' bytes; 0 = normal */
 	char *text;            /* answer exactly these bytes (owned; from "text_hex") */
 	size_t text_len;

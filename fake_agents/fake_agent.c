@@ -417,6 +417,12 @@ static void fa_handle(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rp
 		*resp = (rpc_response){ .status = RPC_CANCELLED, .details = "cancelled" };
 		return;
 	}
+	if (c->fail_every > 0 && n % c->fail_every == 0) {
+		ag_log(AG_LOG_INFO, "step: %s call #%ld answers UNAVAILABLE (script: fail_every %" PRId64 ")", name, n,
+		       c->fail_every);
+		*resp = (rpc_response){ .status = RPC_UNAVAILABLE, .details = "fake agent: every Nth call fails" };
+		return;
+	}
 	if (c->status) {
 		ag_log(AG_LOG_INFO, "step: %s call #%ld answers %s (script)", name, n, rpc_status_name(c->status));
 		*resp = (rpc_response){ .status = c->status,
@@ -770,8 +776,9 @@ static void usage(FILE *f)
 		"  privdir_swap PATH        replace the socket's directory by a symlink to PATH\n"
 		"  print_fds BOOL           print \"fds: 0 1 2 ...\" (inherited descriptors) first\n"
 		"  health.version_hex HEX   the HealthCheck version as bytes (\"ff 00 41\")\n"
-		"  calls.METHOD.text_hex HEX / reply_bytes N\n"
-		"                           answer exactly these bytes / N 'x' bytes\n"
+		"  calls.METHOD.text_hex HEX / reply_bytes N / fail_every N\n"
+		"                           answer exactly these bytes / N 'x' bytes / UNAVAILABLE\n"
+		"                           on every Nth call\n"
 		"\n"
 		"Environment: NEIRA_SOCKET_PATH (else $TMPDIR or /tmp + /neira_agent.sock),\n"
 		"NEIRA_LOG_LEVEL, NEIRA_AGENT_MODE, as for neira-agent. Without --preset/--script\n"
