@@ -7,15 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nv.h"
 #include "rpt_internal.h"
 
 enum { W = 1200, LEFT = 96, RIGHT = 16, TOP = 22, LANE_H = 44, AXIS_H = 30 };
 #define PLOT_W ((double)(W - LEFT - RIGHT))
 #define CHAR_W 6.0 /* average advance of the 10px label font */
 
-enum { L_AGENT, L_OUTPUT, L_SOCKET, L_HEALTH, L_STATE, L_BREAKER, L_CALLS, L_EVENTS, L_COUNT };
-static const char *const lane_names[L_COUNT] = { "agent", "output", "socket", "health", "state", "breaker", "calls",
-						 "events" };
+/* The lanes are vocab/'s (each event declares its lane there). */
+enum {
+#define L__(id, name) L_##id = NV_LANE_##id,
+	NV_LANES(L__)
+#undef L__
+	L_COUNT = NV_LANE_COUNT_
+};
 
 typedef struct tl {
 	rpt_buf *b;
@@ -144,7 +149,7 @@ static void axis(tl *t)
 		rpt__buf_printf(t->b, "<rect class=\"lane%s\" x=\"%d\" y=\"%.1f\" width=\"%.1f\" height=\"%d\"/>\n",
 				l % 2 ? " odd" : "", LEFT, lane_y(l), PLOT_W, LANE_H);
 		rpt__buf_printf(t->b, "<text class=\"lane-name\" x=\"%d\" y=\"%.1f\">%s</text>\n", LEFT - 8,
-				lane_y(l) + 16, lane_names[l]);
+				lane_y(l) + 16, nv_lane_name((nv_lane)l));
 	}
 	for (int k = 0;; k++) {
 		double ms = k * step;
@@ -164,184 +169,334 @@ typedef struct open_call {
 	const char *method;
 } open_call;
 
+/* What draw_events carries from one event to the next: open intervals
+ * (process, attempt, wait, state, breaker, calls) waiting for their end. */
+typedef struct dstate {
+	tl *t;
+	double spawn_t, attempt_t, wait_t, state_t, br_t;
+	const char *state, *br;
+	json_int_t pid;
+	open_call calls[16];
+	size_t ncalls;
+} dstate;
+
+static void ev_spawn(dstate *d, const json_t *e, double ms)
+{
+	d->spawn_t = ms;
+	d->pid = json_integer_value(json_object_get(e, "pid"));
+}
+
+static void ev_spawn_failed(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char c[512];
+	snprintf(c, sizeof(c), "spawn failed: %s: %s", rpt__str(e, "path", "?"), rpt__str(e, "errno", "?"));
+	point(t, L_AGENT, ms, "cross", "bad", "spawn failed", c);
+}
+
+static void ev_child_exit(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char a[160], c[512], num[32];
+	const json_t *sig = json_object_get(e, "signal");
+	if (json_is_integer(sig))
+		snprintf(a, sizeof(a), "signal %lld", (long long)json_integer_value(sig));
+	else
+		snprintf(a, sizeof(a), "exit %lld", (long long)json_integer_value(json_object_get(e, "code")));
+	if (d->spawn_t >= 0) {
+		snprintf(c, sizeof(c), "agent pid %lld: %.1f → %.1f ms", (long long)d->pid, d->spawn_t, ms);
+		snprintf(num, sizeof(num), "pid %lld", (long long)d->pid);
+		bar(t, L_AGENT, d->spawn_t, ms, "proc", NULL, num, NULL, c);
+		d->spawn_t = -1;
+	}
+	snprintf(c, sizeof(c), "child exit at %.1f ms: %s", ms, a);
+	point(t, L_AGENT, ms, "cross", json_is_integer(sig) || json_integer_value(json_object_get(e, "code")) ? "bad" : "end", a, c);
+}
+
+static void ev_output(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char c[512];
+	const char *stream = rpt__str(e, "stream", "stdout");
+	snprintf(c, sizeof(c), "%.1f ms [%s] ", ms, stream);
+	rpt_buf tip = RPT_BUF_INIT;
+	rpt__buf_puts(&tip, c);
+	rpt__buf_puts(&tip, rpt__str(e, "line", ""));
+	point(t, L_OUTPUT, ms, "tick", !strcmp(stream, "stderr") ? "err" : "out", NULL, tip.p ? tip.p : "");
+	t->b->oom |= tip.oom;
+	rpt__buf_free(&tip);
+}
+
+static void ev_marker(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char c[512];
+	(void)e;
+	snprintf(c, sizeof(c), "AGENT_READY marker at %.1f ms", ms);
+	point(t, L_OUTPUT, ms, "diamond", "good", "AGENT_READY", c);
+}
+
+static void ev_socket_usable(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char c[512];
+	(void)e;
+	snprintf(c, sizeof(c), "socket accepts connections at %.1f ms", ms);
+	point(t, L_SOCKET, ms, "circle", "good", "usable", c);
+}
+
+static void ev_socket_stale_removed(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char c[512];
+	(void)e;
+	snprintf(c, sizeof(c), "stale socket file removed at %.1f ms", ms);
+	point(t, L_SOCKET, ms, "cross", "end", "stale removed", c);
+}
+
+static void ev_ready_timeout(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char a[160], c[512];
+	snprintf(a, sizeof(a), "ready_timeout %lld ms", (long long)json_integer_value(json_object_get(e, "timeout_ms")));
+	snprintf(c, sizeof(c), "%s passed at %.1f ms without marker and usable socket", a, ms);
+	milestone(t, ms, "warn", a, c);
+}
+
+static void ev_health_attempt(dstate *d, const json_t *e, double ms)
+{
+	(void)e;
+	d->attempt_t = ms;
+}
+
+static void ev_health_result(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char a[160], c[512], num[32];
+	double dur = rpt__num(e, "duration_ms", ms - (d->attempt_t >= 0 ? d->attempt_t : ms));
+	bool ok = json_is_true(json_object_get(e, "ok"));
+	fmt_ms(num, sizeof(num), dur);
+	snprintf(a, sizeof(a), "#%lld %s %s ms", (long long)json_integer_value(json_object_get(e, "attempt")),
+		 rpt__str(e, "status", ok ? "OK" : "failed"), num);
+	snprintf(c, sizeof(c), "health attempt %s at %.1f ms: %s", a, d->attempt_t >= 0 ? d->attempt_t : ms,
+		 rpt__str(e, "message", ""));
+	bar(t, L_HEALTH, d->attempt_t >= 0 ? d->attempt_t : ms - dur, ms, ok ? "hok" : "hbad", NULL, NULL, a, c);
+	d->attempt_t = -1;
+}
+
+static void ev_health_wait(dstate *d, const json_t *e, double ms)
+{
+	(void)e;
+	d->wait_t = ms;
+}
+
+static void ev_health_wait_end(dstate *d, const json_t *e, double ms)
+{
+	if (d->wait_t < 0)
+	return;
+	tl *t = d->t;
+	char a[160], c[512], num[32], num2[32];
+	double planned = rpt__num(e, "planned_ms", -1), actual = rpt__num(e, "actual_ms", ms - d->wait_t);
+	snprintf(num, sizeof(num), "%.0f", planned);
+	snprintf(num2, sizeof(num2), "%.1f", actual);
+	snprintf(a, sizeof(a), "wait %s→%s ms", num, num2);
+	snprintf(c, sizeof(c), "H1 wait after attempt %lld: planned %s ms, actual %s ms, ended: %s",
+		 (long long)json_integer_value(json_object_get(e, "after_attempt")), num, num2,
+		 rpt__str(e, "reason", "?"));
+	char fill[48];
+	snprintf(fill, sizeof(fill), "url(#hatch-%zu)", t->idx);
+	bar(t, L_HEALTH, d->wait_t, ms, "wait", fill, a, NULL, c);
+	d->wait_t = -1;
+}
+
+static void ev_state(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char c[512];
+	if (d->state && d->state_t >= 0 && strcmp(d->state, "idle")) {
+		snprintf(c, sizeof(c), "state %s from %.1f to %.1f ms", d->state, d->state_t, ms);
+		bar(t, L_STATE, d->state_t, ms, "seg", state_fill(d->state), d->state, NULL, c);
+	}
+	d->state = rpt__str(e, "to", "?");
+	d->state_t = ms;
+}
+
+static void ev_breaker(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char c[512];
+	if (d->br && d->br_t >= 0) {
+		snprintf(c, sizeof(c), "breaker %s from %.1f to %.1f ms", d->br, d->br_t, ms);
+		bar(t, L_BREAKER, d->br_t, ms, "seg", state_fill(d->br), d->br, NULL, c);
+	}
+	d->br = rpt__str(e, "to", "?");
+	d->br_t = ms;
+}
+
+static void ev_call_start(dstate *d, const json_t *e, double ms)
+{
+	if (d->ncalls < sizeof(d->calls) / sizeof(d->calls[0]))
+		d->calls[d->ncalls++] = (open_call){ ms, rpt__str(e, "method", "?") };
+}
+
+static void ev_call_end(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char a[160], num[32];
+	const char *m = rpt__str(e, "method", "?");
+	double st = ms - rpt__num(e, "duration_ms", 0);
+	for (size_t k = 0; k < d->ncalls; k++)
+		if (!strcmp(d->calls[k].method, m)) {
+			st = d->calls[k].t;
+			d->calls[k] = d->calls[--d->ncalls];
+			break;
+		}
+	bool ok = json_is_true(json_object_get(e, "ok")), mock = json_is_true(json_object_get(e, "mock"));
+	fmt_ms(num, sizeof(num), ms - st);
+	snprintf(a, sizeof(a), "%s %s", m, rpt__str(e, "status", "?"));
+	rpt_buf tip = RPT_BUF_INIT;
+	rpt__buf_printf(&tip, "call %s%s at %.1f ms, %s ms, %s", m, mock ? " (mock)" : "", st, num,
+			rpt__str(e, "status", "?"));
+	if (rpt__str(e, "error", NULL)) {
+		rpt__buf_puts(&tip, ": ");
+		rpt__buf_puts(&tip, rpt__str(e, "error", ""));
+	}
+	bar(t, L_CALLS, st, ms, ok ? (mock ? "cmock" : "cok") : "cbad", NULL, a, a, tip.p ? tip.p : "");
+	t->b->oom |= tip.oom;
+	rpt__buf_free(&tip);
+}
+
+static void ev_call_rejected(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char a[160], c[512];
+	snprintf(c, sizeof(c), "call %s rejected before sending at %.1f ms: %s (breaker %s)",
+		 rpt__str(e, "method", "?"), ms, rpt__str(e, "reason", "?"), rpt__str(e, "breaker", "?"));
+	snprintf(a, sizeof(a), "rejected: %s", rpt__str(e, "reason", "?"));
+	point(t, L_CALLS, ms, "cross", "bad", a, c);
+}
+
+static void ev_call_case_retry(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char c[512];
+	snprintf(c, sizeof(c), "M1 casing retry of %s: %s → %s", rpt__str(e, "method", "?"),
+		 rpt__str(e, "from", "?"), rpt__str(e, "to", "?"));
+	point(t, L_CALLS, ms, "diamond", "warn", "case retry", c);
+}
+
+static void ev_ready(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char a[160], c[512], num[32];
+	fmt_ms(num, sizeof(num), rpt__num(e, "init_ms", ms));
+	snprintf(a, sizeof(a), "ready %s ms", num);
+	snprintf(c, sizeof(c), "ready at %.1f ms (init %s ms, agent %s)", ms, num, rpt__str(e, "agent_version", "?"));
+	milestone(t, ms, "good", a, c);
+}
+
+static void ev_fallback(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char a[160];
+	snprintf(a, sizeof(a), "fallback: %s", rpt__str(e, "reason", "?"));
+	rpt_buf tip = RPT_BUF_INIT;
+	rpt__buf_printf(&tip, "fallback to mock at %.1f ms (%s): ", ms, rpt__str(e, "reason", "?"));
+	rpt__buf_puts(&tip, rpt__str(e, "message", ""));
+	milestone(t, ms, "bad", a, tip.p ? tip.p : "");
+	t->b->oom |= tip.oom;
+	rpt__buf_free(&tip);
+}
+
+static void ev_shutdown(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char c[512];
+	snprintf(c, sizeof(c), "shutdown step %s at %.1f ms", rpt__str(e, "step", "?"), ms);
+	point(t, L_EVENTS, ms, "tick", "end", rpt__str(e, "step", "?"), c);
+}
+
+static void ev_restart(dstate *d, const json_t *e, double ms)
+{
+	tl *t = d->t;
+	char c[512];
+	snprintf(c, sizeof(c), "restart attempt %lld at %.1f ms", (long long)json_integer_value(json_object_get(e, "attempt")), ms);
+	point(t, L_EVENTS, ms, "circle", "warn", "restart", c);
+}
+
+/* How each event is drawn; an event without an entry (one added to
+ * vocab/nv_events.h later) still appears, as a tick on its vocabulary lane. */
+static void (*const draw_table[NV_EV_COUNT_])(dstate *d, const json_t *e, double ms) = {
+	[NV_EV_SPAWN] = ev_spawn,
+	[NV_EV_SPAWN_FAILED] = ev_spawn_failed,
+	[NV_EV_CHILD_EXIT] = ev_child_exit,
+	[NV_EV_OUTPUT] = ev_output,
+	[NV_EV_MARKER] = ev_marker,
+	[NV_EV_SOCKET_USABLE] = ev_socket_usable,
+	[NV_EV_SOCKET_STALE_REMOVED] = ev_socket_stale_removed,
+	[NV_EV_READY_TIMEOUT] = ev_ready_timeout,
+	[NV_EV_HEALTH_ATTEMPT] = ev_health_attempt,
+	[NV_EV_HEALTH_RESULT] = ev_health_result,
+	[NV_EV_HEALTH_WAIT] = ev_health_wait,
+	[NV_EV_HEALTH_WAIT_END] = ev_health_wait_end,
+	[NV_EV_STATE] = ev_state,
+	[NV_EV_BREAKER] = ev_breaker,
+	[NV_EV_CALL_START] = ev_call_start,
+	[NV_EV_CALL_END] = ev_call_end,
+	[NV_EV_CALL_REJECTED] = ev_call_rejected,
+	[NV_EV_CALL_CASE_RETRY] = ev_call_case_retry,
+	[NV_EV_READY] = ev_ready,
+	[NV_EV_FALLBACK] = ev_fallback,
+	[NV_EV_SHUTDOWN] = ev_shutdown,
+	[NV_EV_RESTART] = ev_restart,
+};
+
 static void draw_events(tl *t, const json_t *events, double t_end)
 {
-	char a[160], c[512], num[32], num2[32];
-	double spawn_t = -1, attempt_t = -1, wait_t = -1, state_t = -1, br_t = -1;
-	const char *state = NULL, *br = NULL;
-	json_int_t pid = 0;
-	open_call calls[16];
-	size_t ncalls = 0, i;
+	char c[512], num[32];
+	dstate st = { .t = t, .spawn_t = -1, .attempt_t = -1, .wait_t = -1, .state_t = -1, .br_t = -1 };
+	dstate *d = &st;
+	size_t i;
 	json_t *e;
 
 	/* The breaker lane starts closed when the scenario made any call. */
 	json_array_foreach(events, i, e) {
 		const char *n = rpt__str(e, "event", "");
 		if (!strcmp(n, "call_start") || !strcmp(n, "breaker")) {
-			br = !strcmp(n, "breaker") ? rpt__str(e, "from", "closed") : "closed";
-			br_t = 0;
+			d->br = !strcmp(n, "breaker") ? rpt__str(e, "from", "closed") : "closed";
+			d->br_t = 0;
 			break;
 		}
 	}
 
 	json_array_foreach(events, i, e) {
-		const char *n = rpt__str(e, "event", "");
+		const nv_event *ev = nv_event_find(rpt__str(e, "event", ""));
 		double ms = rpt__num(e, "t_ms", 0);
-		if (!strcmp(n, "spawn")) {
-			spawn_t = ms;
-			pid = json_integer_value(json_object_get(e, "pid"));
-		} else if (!strcmp(n, "spawn_failed")) {
-			snprintf(c, sizeof(c), "spawn failed: %s: %s", rpt__str(e, "path", "?"), rpt__str(e, "errno", "?"));
-			point(t, L_AGENT, ms, "cross", "bad", "spawn failed", c);
-		} else if (!strcmp(n, "child_exit")) {
-			const json_t *sig = json_object_get(e, "signal");
-			if (json_is_integer(sig))
-				snprintf(a, sizeof(a), "signal %lld", (long long)json_integer_value(sig));
-			else
-				snprintf(a, sizeof(a), "exit %lld", (long long)json_integer_value(json_object_get(e, "code")));
-			if (spawn_t >= 0) {
-				snprintf(c, sizeof(c), "agent pid %lld: %.1f → %.1f ms", (long long)pid, spawn_t, ms);
-				snprintf(num, sizeof(num), "pid %lld", (long long)pid);
-				bar(t, L_AGENT, spawn_t, ms, "proc", NULL, num, NULL, c);
-				spawn_t = -1;
-			}
-			snprintf(c, sizeof(c), "child exit at %.1f ms: %s", ms, a);
-			point(t, L_AGENT, ms, "cross", json_is_integer(sig) || json_integer_value(json_object_get(e, "code")) ? "bad" : "end", a, c);
-		} else if (!strcmp(n, "output")) {
-			const char *stream = rpt__str(e, "stream", "stdout");
-			snprintf(c, sizeof(c), "%.1f ms [%s] ", ms, stream);
-			rpt_buf tip = RPT_BUF_INIT;
-			rpt__buf_puts(&tip, c);
-			rpt__buf_puts(&tip, rpt__str(e, "line", ""));
-			point(t, L_OUTPUT, ms, "tick", !strcmp(stream, "stderr") ? "err" : "out", NULL, tip.p ? tip.p : "");
-			t->b->oom |= tip.oom;
-			rpt__buf_free(&tip);
-		} else if (!strcmp(n, "marker")) {
-			snprintf(c, sizeof(c), "AGENT_READY marker at %.1f ms", ms);
-			point(t, L_OUTPUT, ms, "diamond", "good", "AGENT_READY", c);
-		} else if (!strcmp(n, "socket_usable")) {
-			snprintf(c, sizeof(c), "socket accepts connections at %.1f ms", ms);
-			point(t, L_SOCKET, ms, "circle", "good", "usable", c);
-		} else if (!strcmp(n, "socket_stale_removed")) {
-			snprintf(c, sizeof(c), "stale socket file removed at %.1f ms", ms);
-			point(t, L_SOCKET, ms, "cross", "end", "stale removed", c);
-		} else if (!strcmp(n, "ready_timeout")) {
-			snprintf(a, sizeof(a), "ready_timeout %lld ms", (long long)json_integer_value(json_object_get(e, "timeout_ms")));
-			snprintf(c, sizeof(c), "%s passed at %.1f ms without marker and usable socket", a, ms);
-			milestone(t, ms, "warn", a, c);
-		} else if (!strcmp(n, "health_attempt")) {
-			attempt_t = ms;
-		} else if (!strcmp(n, "health_result")) {
-			double d = rpt__num(e, "duration_ms", ms - (attempt_t >= 0 ? attempt_t : ms));
-			bool ok = json_is_true(json_object_get(e, "ok"));
-			fmt_ms(num, sizeof(num), d);
-			snprintf(a, sizeof(a), "#%lld %s %s ms", (long long)json_integer_value(json_object_get(e, "attempt")),
-				 rpt__str(e, "status", ok ? "OK" : "failed"), num);
-			snprintf(c, sizeof(c), "health attempt %s at %.1f ms: %s", a, attempt_t >= 0 ? attempt_t : ms,
-				 rpt__str(e, "message", ""));
-			bar(t, L_HEALTH, attempt_t >= 0 ? attempt_t : ms - d, ms, ok ? "hok" : "hbad", NULL, NULL, a, c);
-			attempt_t = -1;
-		} else if (!strcmp(n, "health_wait")) {
-			wait_t = ms;
-		} else if (!strcmp(n, "health_wait_end") && wait_t >= 0) {
-			double planned = rpt__num(e, "planned_ms", -1), actual = rpt__num(e, "actual_ms", ms - wait_t);
-			snprintf(num, sizeof(num), "%.0f", planned);
-			snprintf(num2, sizeof(num2), "%.1f", actual);
-			snprintf(a, sizeof(a), "wait %s→%s ms", num, num2);
-			snprintf(c, sizeof(c), "H1 wait after attempt %lld: planned %s ms, actual %s ms, ended: %s",
-				 (long long)json_integer_value(json_object_get(e, "after_attempt")), num, num2,
-				 rpt__str(e, "reason", "?"));
-			char fill[48];
-			snprintf(fill, sizeof(fill), "url(#hatch-%zu)", t->idx);
-			bar(t, L_HEALTH, wait_t, ms, "wait", fill, a, NULL, c);
-			wait_t = -1;
-		} else if (!strcmp(n, "state")) {
-			if (state && state_t >= 0 && strcmp(state, "idle")) {
-				snprintf(c, sizeof(c), "state %s from %.1f to %.1f ms", state, state_t, ms);
-				bar(t, L_STATE, state_t, ms, "seg", state_fill(state), state, NULL, c);
-			}
-			state = rpt__str(e, "to", "?");
-			state_t = ms;
-		} else if (!strcmp(n, "breaker")) {
-			if (br && br_t >= 0) {
-				snprintf(c, sizeof(c), "breaker %s from %.1f to %.1f ms", br, br_t, ms);
-				bar(t, L_BREAKER, br_t, ms, "seg", state_fill(br), br, NULL, c);
-			}
-			br = rpt__str(e, "to", "?");
-			br_t = ms;
-		} else if (!strcmp(n, "call_start")) {
-			if (ncalls < sizeof(calls) / sizeof(calls[0]))
-				calls[ncalls++] = (open_call){ ms, rpt__str(e, "method", "?") };
-		} else if (!strcmp(n, "call_end")) {
-			const char *m = rpt__str(e, "method", "?");
-			double st = ms - rpt__num(e, "duration_ms", 0);
-			for (size_t k = 0; k < ncalls; k++)
-				if (!strcmp(calls[k].method, m)) {
-					st = calls[k].t;
-					calls[k] = calls[--ncalls];
-					break;
-				}
-			bool ok = json_is_true(json_object_get(e, "ok")), mock = json_is_true(json_object_get(e, "mock"));
-			fmt_ms(num, sizeof(num), ms - st);
-			snprintf(a, sizeof(a), "%s %s", m, rpt__str(e, "status", "?"));
-			rpt_buf tip = RPT_BUF_INIT;
-			rpt__buf_printf(&tip, "call %s%s at %.1f ms, %s ms, %s", m, mock ? " (mock)" : "", st, num,
-					rpt__str(e, "status", "?"));
-			if (rpt__str(e, "error", NULL)) {
-				rpt__buf_puts(&tip, ": ");
-				rpt__buf_puts(&tip, rpt__str(e, "error", ""));
-			}
-			bar(t, L_CALLS, st, ms, ok ? (mock ? "cmock" : "cok") : "cbad", NULL, a, a, tip.p ? tip.p : "");
-			t->b->oom |= tip.oom;
-			rpt__buf_free(&tip);
-		} else if (!strcmp(n, "call_rejected")) {
-			snprintf(c, sizeof(c), "call %s rejected before sending at %.1f ms: %s (breaker %s)",
-				 rpt__str(e, "method", "?"), ms, rpt__str(e, "reason", "?"), rpt__str(e, "breaker", "?"));
-			snprintf(a, sizeof(a), "rejected: %s", rpt__str(e, "reason", "?"));
-			point(t, L_CALLS, ms, "cross", "bad", a, c);
-		} else if (!strcmp(n, "call_case_retry")) {
-			snprintf(c, sizeof(c), "M1 casing retry of %s: %s → %s", rpt__str(e, "method", "?"),
-				 rpt__str(e, "from", "?"), rpt__str(e, "to", "?"));
-			point(t, L_CALLS, ms, "diamond", "warn", "case retry", c);
-		} else if (!strcmp(n, "ready")) {
-			fmt_ms(num, sizeof(num), rpt__num(e, "init_ms", ms));
-			snprintf(a, sizeof(a), "ready %s ms", num);
-			snprintf(c, sizeof(c), "ready at %.1f ms (init %s ms, agent %s)", ms, num, rpt__str(e, "agent_version", "?"));
-			milestone(t, ms, "good", a, c);
-		} else if (!strcmp(n, "fallback")) {
-			snprintf(a, sizeof(a), "fallback: %s", rpt__str(e, "reason", "?"));
-			rpt_buf tip = RPT_BUF_INIT;
-			rpt__buf_printf(&tip, "fallback to mock at %.1f ms (%s): ", ms, rpt__str(e, "reason", "?"));
-			rpt__buf_puts(&tip, rpt__str(e, "message", ""));
-			milestone(t, ms, "bad", a, tip.p ? tip.p : "");
-			t->b->oom |= tip.oom;
-			rpt__buf_free(&tip);
-		} else if (!strcmp(n, "shutdown")) {
-			snprintf(c, sizeof(c), "shutdown step %s at %.1f ms", rpt__str(e, "step", "?"), ms);
-			point(t, L_EVENTS, ms, "tick", "end", rpt__str(e, "step", "?"), c);
-		} else if (!strcmp(n, "restart")) {
-			snprintf(c, sizeof(c), "restart attempt %lld at %.1f ms", (long long)json_integer_value(json_object_get(e, "attempt")), ms);
-			point(t, L_EVENTS, ms, "circle", "warn", "restart", c);
+		if (ev && draw_table[ev->id]) {
+			draw_table[ev->id](d, e, ms);
+		} else {
+			snprintf(c, sizeof(c), "%s at %.1f ms", rpt__str(e, "event", "?"), ms);
+			point(t, ev ? (int)ev->lane : L_EVENTS, ms, "tick", "end", rpt__str(e, "event", "?"), c);
 		}
 	}
 	/* Open intervals run to the right edge. */
-	if (spawn_t >= 0) {
-		snprintf(c, sizeof(c), "agent pid %lld from %.1f ms, no exit recorded", (long long)pid, spawn_t);
-		snprintf(num, sizeof(num), "pid %lld (running)", (long long)pid);
-		bar(t, L_AGENT, spawn_t, t_end, "proc", NULL, num, NULL, c);
+	if (d->spawn_t >= 0) {
+		snprintf(c, sizeof(c), "agent pid %lld from %.1f ms, no exit recorded", (long long)d->pid, d->spawn_t);
+		snprintf(num, sizeof(num), "pid %lld (running)", (long long)d->pid);
+		bar(t, L_AGENT, d->spawn_t, t_end, "proc", NULL, num, NULL, c);
 	}
-	if (attempt_t >= 0)
-		bar(t, L_HEALTH, attempt_t, t_end, "hbad", NULL, NULL, "no result", "health attempt without a result");
-	if (state && state_t >= 0 && strcmp(state, "idle") && t_end > state_t) {
-		snprintf(c, sizeof(c), "state %s from %.1f ms to the end", state, state_t);
-		bar(t, L_STATE, state_t, t_end, "seg", state_fill(state), state, NULL, c);
+	if (d->attempt_t >= 0)
+		bar(t, L_HEALTH, d->attempt_t, t_end, "hbad", NULL, NULL, "no result", "health attempt without a result");
+	if (d->state && d->state_t >= 0 && strcmp(d->state, "idle") && t_end > d->state_t) {
+		snprintf(c, sizeof(c), "state %s from %.1f ms to the end", d->state, d->state_t);
+		bar(t, L_STATE, d->state_t, t_end, "seg", state_fill(d->state), d->state, NULL, c);
 	}
-	if (br && br_t >= 0 && t_end > br_t) {
-		snprintf(c, sizeof(c), "breaker %s from %.1f ms to the end", br, br_t);
-		bar(t, L_BREAKER, br_t, t_end, "seg", state_fill(br), br, NULL, c);
+	if (d->br && d->br_t >= 0 && t_end > d->br_t) {
+		snprintf(c, sizeof(c), "breaker %s from %.1f ms to the end", d->br, d->br_t);
+		bar(t, L_BREAKER, d->br_t, t_end, "seg", state_fill(d->br), d->br, NULL, c);
 	}
-	for (size_t k = 0; k < ncalls; k++)
-		bar(t, L_CALLS, calls[k].t, t_end, "cbad", NULL, calls[k].method, NULL, "call without an end");
+	for (size_t k = 0; k < d->ncalls; k++)
+		bar(t, L_CALLS, d->calls[k].t, t_end, "cbad", NULL, d->calls[k].method, NULL, "call without an end");
 }
 
 void rpt__render_timeline(const json_t *result, size_t idx, rpt_buf *b)
