@@ -24,6 +24,33 @@ typedef struct hx_action {
 	int (*run)(hx_ctx *x, const json_t *act, size_t index);
 } hx_action;
 
+/* ---- the run context ----------------------------------------------------- */
+
+pid_t hx_last_agent_pid(const hx_ctx *x)
+{
+	pid_t pid = 0;
+	size_t i;
+	json_t *ev;
+	json_array_foreach(x->h.events, i, ev)
+		if (!strcmp(json_string_value(json_object_get(ev, "event")) ?: "", "spawn"))
+			pid = (pid_t)json_integer_value(json_object_get(ev, "pid"));
+	return pid;
+}
+
+json_t *hx_ctx_command(hx_ctx *x, json_t *cmd, const char *what)
+{
+	int rc;
+	json_t *r = hx_host_command(&x->h, cmd, x->timeout, &rc);
+	if (!r && !x->failure[0]) {
+		x->timed_out = rc == -ETIMEDOUT;
+		snprintf(x->failure, sizeof(x->failure), "%s: %s", what,
+			 rc == -ETIMEDOUT ? "no reply before the scenario timeout"
+			 : rc == -EPIPE	  ? "the host exited without replying"
+					  : strerror(-rc));
+	}
+	return r;
+}
+
 /* ---- parsers ------------------------------------------------------------ */
 
 static int parse_none(hx_yctx *c, struct fy_node *v, const char *field, json_t *out)

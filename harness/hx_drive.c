@@ -16,12 +16,6 @@
 #include "hx_internal.h"
 #include "nv.h"
 
-double hx_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 
 
@@ -53,8 +47,8 @@ static void take_line(hx_host *h, char *line)
 	json_object_set_new(j, "rx_ms", json_real(rx));
 	json_array_append(json_object_get(j, "event") ? h->events : h->replies, j);
 	json_array_append_new(h->timeline, j);
-	if (h->fx && json_object_get(j, "event"))
-		hx_faults_on_event(h->fx, j, hx_host_send, h); /* faults with `when: {after_event}` */
+	if (h->on_event && json_object_get(j, "event"))
+		h->on_event(h->on_event_ud, j); /* e.g. faults with `when: {after_event}` */
 }
 
 static void drain(hx_host *h, int fd, char **buf, size_t *len, bool *eof, bool is_err)
@@ -161,11 +155,6 @@ json_t *hx_host_reply(hx_host *h, int id, const char *kind)
 	return NULL;
 }
 
-double hx_time_scale(void)
-{
-	const char *w = getenv("NEIRA_HOST_WRAPPER"), *v = getenv("NEIRA_UNDER_VALGRIND");
-	return (w && *w) || (v && *v) ? 20.0 : 1.0;
-}
 
 int hx_host_send(void *ud, json_t *cmd)
 {

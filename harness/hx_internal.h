@@ -36,7 +36,10 @@ typedef struct hx_host {
 	int next_id;
 	FILE *log;
 	bool verbose;
-	hx_faults *fx;      /* the fault plan of this run (hx_faults.c) */
+	/* called for every event line as it arrives (the run's fault plan
+	 * starts `when: {after_event}` faults from it) */
+	void (*on_event)(void *ud, const json_t *ev);
+	void *on_event_ud;
 } hx_host;
 
 /* Fork/exec the host with its stdin/stdout/stderr on pipes, in its own
@@ -160,7 +163,13 @@ size_t hx_collect_async(hx_ctx *x);
 /* Print the action reference (name, syntax, help) — `neira-harness actions`. */
 void hx_actions_help(FILE *f);
 
-/* ---- hx_isolate.c: interruption ------------------------------------------ */
+/* ---- hx_clock.c ------------------------------------------------------------ */
+/* hx_now_ms (hx.h) and: */
+/* ---- hx_intr.c: interruption ---------------------------------------------- */
+/* In a scenario child: SIGINT/SIGTERM kill the registered host's group and
+ * set the flag; the scenario dir is removed at exit. */
+void hx_intr_child_setup(void);
+void hx_intr_set(void);
 /* SIGINT/SIGTERM arrived (in a scenario child or in the parent). */
 bool hx_run_interrupted(void);
 /* The running host (killed, with its group, by SIGINT/SIGTERM); 0 = none. */

@@ -16,53 +16,10 @@
 #include "hx_isolate.h"
 #include "hx_internal.h"
 
-static volatile sig_atomic_t interrupted;
-static volatile pid_t host_pid;      /* the scenario's host, its own process group */
-static char scen_dir[512];           /* removed at exit if a run is cut short */
-
-static void child_on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-	pid_t h = host_pid;
-	if (h > 0) /* the host's agent goes with it (PR_SET_PDEATHSIG) */
-		kill(-h, SIGKILL);
-}
-
-void hx_run_register_host(pid_t pid)
-{
-	host_pid = pid;
-}
-
-void hx_run_register_dir(const char *dir)
-{
-	snprintf(scen_dir, sizeof(scen_dir), "%s", dir ? dir : "");
-}
-
-bool hx_run_interrupted(void)
-{
-	return interrupted;
-}
-
-static void leave_nothing(void)
-{
-	if (scen_dir[0])
-		hx_rm_rf(scen_dir);
-}
-
-static void child_setup(void)
-{
-	struct sigaction sa = { .sa_handler = child_on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	atexit(leave_nothing);
-}
-
 static void parent_on_signal(int sig)
 {
 	(void)sig;
-	interrupted = 1;
+	hx_intr_set();
 }
 
 void hx_iso_parent_signals(void)
@@ -97,13 +54,13 @@ int hx_iso_start(hx_iso *j, const hx_scenario *sc, const hx_paths *paths, bool v
 		return e;
 	}
 	if (pid == 0) {
-		child_setup();
+		hx_intr_child_setup();
 		json_t *res = hx_run_scenario(sc, paths, verbose, j->report);
 		fflush(j->report);
 		json_dumpf(res, j->result, JSON_COMPACT);
 		fflush(j->result);
 		const char *v = json_string_value(json_object_get(res, "verdict"));
-		_exit(interrupted ? 130 : !strcmp(v, "pass") ? 0 : 1);
+		_exit(hx_run_interrupted() ? 130 : !strcmp(v, "pass") ? 0 : 1);
 	}
 	j->pid = pid;
 	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -171,7 +128,7 @@ json_t *hx_iso_run(const hx_scenario *sc, const hx_paths *paths)
 	struct pollfd p = { .fd = j.pidfd, .events = POLLIN };
 	bool sent = false;
 	while (hx_now_ms() < j.deadline && poll(&p, 1, (int)(j.deadline - hx_now_ms()) + 1) <= 0)
-		if (interrupted && !sent) {
+		if (hx_run_interrupted() && !sent) {
 			hx_iso_interrupt(&j);
 			sent = true;
 		}

@@ -96,31 +96,6 @@ json_t *hx_run_scenario(const hx_scenario *sc, const hx_paths *paths, bool verbo
 	return res;
 }
 
-pid_t hx_last_agent_pid(const hx_ctx *x)
-{
-	pid_t pid = 0;
-	size_t i;
-	json_t *ev;
-	json_array_foreach(x->h.events, i, ev)
-		if (!strcmp(json_string_value(json_object_get(ev, "event")) ?: "", "spawn"))
-			pid = (pid_t)json_integer_value(json_object_get(ev, "pid"));
-	return pid;
-}
-
-json_t *hx_ctx_command(hx_ctx *x, json_t *cmd, const char *what)
-{
-	int rc;
-	json_t *r = hx_host_command(&x->h, cmd, x->timeout, &rc);
-	if (!r && !x->failure[0]) {
-		x->timed_out = rc == -ETIMEDOUT;
-		snprintf(x->failure, sizeof(x->failure), "%s: %s", what,
-			 rc == -ETIMEDOUT ? "no reply before the scenario timeout"
-			 : rc == -EPIPE	  ? "the host exited without replying"
-					  : strerror(-rc));
-	}
-	return r;
-}
-
 /* ---- phase 1: the private dir, the host's command line and environment ---- */
 
 static char **build_argv(hx_ctx *x)
@@ -551,6 +526,13 @@ static void verdict(hx_ctx *x, hx_checker *c)
 	}
 }
 
+/* Every event of the host, as it arrives: the plan's `when` faults. */
+static void on_event(void *ud, const json_t *ev)
+{
+	hx_ctx *x = ud;
+	hx_faults_on_event(&x->fx, ev, hx_host_send, &x->h);
+}
+
 static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log)
 {
 	hx_ctx x = { .sc = sc, .paths = paths, .verbose = verbose, .log = log, .host_fds_pre = -1, .host_fds_post = -1,
@@ -573,7 +555,8 @@ static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbo
 	x.h.junk = json_array();
 	x.h.stderr_lines = json_array();
 	x.h.bad_events = json_array();
-	x.h.fx = &x.fx;
+	x.h.on_event = on_event;
+	x.h.on_event_ud = &x;
 	x.pending = json_object();
 	x.call_replies = json_array();
 	size_t ai;
