@@ -139,6 +139,7 @@ typedef struct hx_ctx {
 	pid_t agent_pid_at_kill;
 	char errbuf[1024];    /* set-up error: the verdict is "error" */
 	char failure[1024];   /* run failure: the verdict is "fail" */
+	char not_applicable[512]; /* the host lacks a required capability */
 } hx_ctx;
 
 /* The pid of the last `spawn` event, or 0. */

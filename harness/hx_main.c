@@ -335,20 +335,22 @@ static void copy_stream(FILE *f)
 		fwrite(buf, 1, r, stdout);
 }
 
-/* One finished job: its result printed and written. Returns 1 if it did
- * not pass. */
+/* One finished job: its result printed and written. Returns 0 if it
+ * passed, 2 if it was not applicable to this host, 1 otherwise. */
 static int finish_job(job *j, size_t n, bool verbose, const char *results, bool explain)
 {
 	json_t *res = hx_iso_finish(&j->iso, name_of(j->it), j->it->path);
 	double secs = (hx_now_ms() - j->iso.start) / 1000.0;
 	const char *v = json_string_value(json_object_get(res, "verdict"));
-	bool pass = !strcmp(v, "pass");
+	bool pass = !strcmp(v, "pass"), na = !strcmp(v, "not_applicable");
 	printf("[%zu/%zu] %s … %s (%.1f s)\n", j->ordinal, n, name_of(j->it),
-	       pass ? "PASS" : !strcmp(v, "fail") ? "FAIL" : "ERROR", secs);
+	       pass ? "PASS" : na ? "N/A" : !strcmp(v, "fail") ? "FAIL" : "ERROR", secs);
+	if (na)
+		printf("    not applicable: %s\n", json_string_value(json_object_get(res, "not_applicable")));
 	print_expectations(res, true);
 	if (json_is_string(json_object_get(res, "error")))
 		printf("    error: %s\n", json_string_value(json_object_get(res, "error")));
-	if (!pass || verbose)
+	if ((!pass && !na) || verbose)
 		copy_stream(j->iso.report);
 	if (explain) {
 		printf("  timeline (t_ms = supervisor clock; < = reply):\n");
@@ -359,7 +361,7 @@ static int finish_job(job *j, size_t n, bool verbose, const char *results, bool 
 	json_decref(res);
 	hx_iso_release(&j->iso);
 	j->running = false;
-	return !pass;
+	return pass ? 0 : na ? 2 : 1;
 }
 
 /* Run all items, `par` at a time, each in its own child (hx_isolate);
@@ -367,7 +369,7 @@ static int finish_job(job *j, size_t n, bool verbose, const char *results, bool 
  * which kill their hosts, clean up and still report. Returns the number
  * not passed; *interrupted says whether the run was cut short. */
 static int run_items(item *items, size_t n, const hx_paths *paths, int par, bool verbose, const char *results,
-		     bool explain, bool *was_interrupted)
+		     bool explain, bool *was_interrupted, size_t *n_na)
 {
 	job *jobs = calloc(n + 1, sizeof(job));
 	struct pollfd *p = calloc(n + 1, sizeof(*p));
@@ -425,7 +427,9 @@ static int run_items(item *items, size_t n, const hx_paths *paths, int par, bool
 			job *j = &jobs[map[k]];
 			if (!(p[k].revents & POLLIN) && now < j->iso.deadline)
 				continue;
-			bad += finish_job(j, n, verbose, results, explain);
+			int fr = finish_job(j, n, verbose, results, explain);
+			bad += fr == 1;
+			*n_na += fr == 2;
 			running--;
 		}
 	}
@@ -471,9 +475,10 @@ static int report_run_all(void *ud, const char *results_dir)
 		return -1;
 	double t0 = hx_now_ms();
 	bool intr;
-	int bad = run_items(items, n, c->paths, c->par, c->verbose, results_dir, false, &intr);
-	printf("%zu scenario(s): %zu passed, %d not passed (%.1f s)\n", n, n - (size_t)bad, bad,
-	       (hx_now_ms() - t0) / 1000.0);
+	size_t na = 0;
+	int bad = run_items(items, n, c->paths, c->par, c->verbose, results_dir, false, &intr, &na);
+	printf("%zu scenario(s): %zu passed, %d not passed, %zu not applicable (%.1f s)\n", n, n - (size_t)bad - na, bad,
+	       na, (hx_now_ms() - t0) / 1000.0);
 	free_items(items, n);
 	return bad;
 }
@@ -619,9 +624,10 @@ int main(int argc, char **argv)
 		}
 		double t0 = hx_now_ms();
 		bool intr = false;
-		int bad = run_items(items, n, &paths, explain ? 1 : par, verbose, results, explain, &intr);
-		printf("%zu scenario(s): %zu passed, %d not passed (%.1f s)\n", n, n - (size_t)bad, bad,
-		       (hx_now_ms() - t0) / 1000.0);
+		size_t na = 0;
+		int bad = run_items(items, n, &paths, explain ? 1 : par, verbose, results, explain, &intr, &na);
+		printf("%zu scenario(s): %zu passed, %d not passed, %zu not applicable to this host (%.1f s)\n", n,
+		       n - (size_t)bad - na, bad, na, (hx_now_ms() - t0) / 1000.0);
 		free_items(items, n);
 		rc = intr ? 130 : bad ? 1 : 0;
 	} else if (!strcmp(cmd, "report")) {

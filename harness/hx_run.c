@@ -50,6 +50,12 @@ json_t *hx_run_scenario(const hx_scenario *sc, const hx_paths *paths, bool verbo
 		json_t *r = run_once(sc, paths, verbose, verbose ? log : mem);
 		if (mem)
 			fclose(mem);
+		if (!strcmp(json_string_value(json_object_get(r, "verdict")) ?: "", "not_applicable")) {
+			free(buf); /* the host lacks a capability: no run is more applicable */
+			json_decref(res);
+			json_decref(failed);
+			return r;
+		}
 		total_ms += json_real_value(json_object_get(r, "duration_ms"));
 		bool ok = !strcmp(json_string_value(json_object_get(r, "verdict")) ?: "", "pass");
 		if (!ok && log && buf) {
@@ -234,8 +240,47 @@ static int spawn_wrapped(hx_ctx *x, char **argv, char **envp)
 
 /* ---- phase 2: the actions ------------------------------------------------- */
 
+/* `hello` (docs/adapter-contract.md §5): the host's protocol, name and
+ * capabilities; a host that answers with an error speaks protocol 0 and has
+ * none. A required capability it lacks makes the scenario not applicable. */
+static bool hello(hx_ctx *x)
+{
+	json_t *r = hx_ctx_command(x, json_pack("{s:s}", "cmd", "hello"), "hello");
+	if (!r)
+		return false;
+	bool proto1 = !strcmp(json_string_value(json_object_get(r, "reply")) ?: "", "hello");
+	json_t *caps = proto1 && json_is_array(json_object_get(r, "capabilities")) ? json_object_get(r, "capabilities")
+										    : NULL;
+	json_object_set_new(x->res, "host",
+			    json_pack("{s:I,s:O,s:O}", "protocol",
+				      proto1 ? json_integer_value(json_object_get(r, "protocol")) : (json_int_t)0,
+				      "supervisor", proto1 && json_object_get(r, "supervisor") ? json_object_get(r, "supervisor")
+											    : json_null(),
+				      "capabilities", caps ? caps : json_array()));
+	size_t i, j;
+	json_t *need, *have;
+	json_array_foreach(json_object_get(x->doc, "requires"), i, need) {
+		bool ok = false;
+		json_array_foreach(caps, j, have)
+			ok = ok || json_equal(need, have);
+		if (!ok) {
+			size_t l = strlen(x->not_applicable);
+			snprintf(x->not_applicable + l, sizeof(x->not_applicable) - l, "%s%s", l ? ", " : "requires ",
+				 json_string_value(need));
+		}
+	}
+	if (x->not_applicable[0]) {
+		size_t l = strlen(x->not_applicable);
+		snprintf(x->not_applicable + l, sizeof(x->not_applicable) - l, ", which this host (%s) does not have",
+			 json_string_value(json_object_get(json_object_get(r, "supervisor"), "name")) ?: "protocol 0");
+	}
+	return true;
+}
+
 static void drive_actions(hx_ctx *x)
 {
+	if (!hello(x) || x->not_applicable[0])
+		return; /* EOF on stdin then stops the host, which must still exit cleanly */
 	/* fd baseline, before init: from outside (/proc) and the host's own count */
 	x->pre_snap = hx_ctx_command(x, json_pack("{s:s}", "cmd", "snapshot"), "the first snapshot");
 	if (!x->pre_snap)
@@ -505,7 +550,12 @@ static void verdict(hx_ctx *x, hx_checker *c)
 	int inv_failed = 0;
 	json_array_foreach(json_object_get(x->res, "invariants"), i, iv)
 		inv_failed += !strcmp(json_string_value(json_object_get(iv, "verdict")), "fail");
-	const char *v = x->errbuf[0] ? "error" : (x->failure[0] || c->failed || inv_failed) ? "fail" : "pass";
+	const char *v = x->errbuf[0]			       ? "error"
+			: (x->failure[0] || c->failed || inv_failed) ? "fail"
+			: x->not_applicable[0]			       ? "not_applicable"
+								       : "pass";
+	if (x->not_applicable[0]) /* its own verdict: never counted as a pass */
+		json_object_set_new(x->res, "not_applicable", json_string(x->not_applicable));
 	if (x->errbuf[0])
 		json_object_set_new(x->res, "error", json_string(x->errbuf));
 	else if (x->failure[0])
@@ -518,6 +568,8 @@ static void verdict(hx_ctx *x, hx_checker *c)
 		fprintf(x->log, "    ERROR %s\n", x->errbuf);
 	if (x->failure[0])
 		fprintf(x->log, "    FAIL %s\n", x->failure);
+	if (x->not_applicable[0])
+		fprintf(x->log, "    N/A %s\n", x->not_applicable);
 	if (strcmp(v, "pass") && json_array_size(x->h.stderr_lines)) {
 		size_t n = json_array_size(x->h.stderr_lines);
 		fprintf(x->log, "    host stderr (last %zu of %zu lines):\n", n > 15 ? 15 : n, n);
@@ -624,7 +676,7 @@ checks:
 	hx_checker c = { .exps = json_object_get(x.res, "expectations"),
 			 .clause0 = json_string_value(json_array_get(json_object_get(x.doc, "clauses"), 0)),
 			 .log = log };
-	if (!x.errbuf[0])
+	if (!x.errbuf[0] && !x.not_applicable[0])
 		check_expectations(&x, &c);
 	verdict(&x, &c);
 	release(&x, argv, envp);

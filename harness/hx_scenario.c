@@ -427,6 +427,44 @@ static int parse_faults(hx_yctx *c, struct fy_node *f, json_t *doc)
 	return 0;
 }
 
+/* requires: [CAPABILITY…] — what the host must be able to do
+ * (vocab/nv_caps.h); a host that lacks one makes the scenario not
+ * applicable. A fault plan with in-code points needs fault_points. */
+static int parse_requires(hx_yctx *c, struct fy_node *root, json_t *doc)
+{
+	json_t *req = json_array();
+	json_object_set_new(doc, "requires", req);
+	struct fy_node *n = hx_yget(root, "requires");
+	if (n && !fy_node_is_sequence(n))
+		return hx_yerr(c, n, "requires", "must be a list of capabilities");
+	void *it = NULL;
+	struct fy_node *e;
+	while (n && (e = fy_node_sequence_iterate(n, &it))) {
+		const char *s = fy_node_is_scalar(e) ? fy_node_get_scalar0(e) : NULL;
+		if (!s || !nv_cap_known(s)) {
+			const char *const *caps = nv_caps();
+			size_t k = 0;
+			while (caps[k])
+				k++;
+			const char *near = s ? nv_nearest(s, caps, k) : NULL;
+			return hx_yerr(c, e, "requires", "unknown capability '%s'%s%s%s (docs/adapter-contract.md §5)",
+				       s ? s : "?", near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+		}
+		json_array_append_new(req, json_string(s));
+	}
+	size_t i;
+	json_t *f;
+	bool code = false;
+	json_array_foreach(json_object_get(doc, "faults"), i, f)
+		code = code || strcmp(json_string_value(json_object_get(f, "side")), "agent");
+	bool have = false;
+	json_array_foreach(req, i, f)
+		have = have || !strcmp(json_string_value(f), "fault_points");
+	if (code && !have) /* supervisor-side faults go through the host's own runtime */
+		json_array_append_new(req, json_string("fault_points"));
+	return 0;
+}
+
 /* env: {NAME: value | null} — neira-host's environment (the agent inherits
  * it, L3); null unsets a variable; "{dir}" is the scenario's temp dir. */
 static int parse_env(hx_yctx *c, struct fy_node *root, json_t *doc)
@@ -466,7 +504,7 @@ static int parse_root(hx_yctx *c, struct fy_node *root, json_t *doc)
 {
 	static const char *const keys[] = { "name", "description", "clauses", "agent", "config",
 					    "env", "setup", "faults", "actions", "expect", "timeout_ms",
-					    "tolerance", "repeat", "memcheck", NULL };
+					    "tolerance", "repeat", "memcheck", "requires", NULL };
 	int rc;
 	if (!root)
 		return hx_yerr(c, NULL, "(root)", "empty document");
@@ -487,7 +525,7 @@ static int parse_root(hx_yctx *c, struct fy_node *root, json_t *doc)
 			return hx_yerr(c, hx_yget(root, "name"), "name", "'%s': use letters, digits, - and _", name);
 	if (!*name)
 		return hx_yerr(c, hx_yget(root, "name"), "name", "empty");
-	if ((rc = parse_faults(c, hx_yget(root, "faults"), doc)) < 0)
+	if ((rc = parse_faults(c, hx_yget(root, "faults"), doc)) < 0 || (rc = parse_requires(c, root, doc)) < 0)
 		return rc;
 	json_t *setup = json_object();
 	json_object_set_new(doc, "setup", setup);

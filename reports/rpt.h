@@ -55,6 +55,7 @@ typedef struct rpt_summary {
 	int results_pass;
 	int results_fail;
 	int results_error;    /* verdict "error", or a file that could not be read */
+	int results_not_applicable; /* the host lacked a capability the scenario requires */
 	int results_skipped;  /* *.json files of another schema (e.g. an old conformance.json) */
 	int unknown_clauses;  /* clause IDs named by results but not in the catalogue */
 	bool ok;              /* every applicable clause passes and no result failed */

@@ -167,7 +167,7 @@ out:
 
 static bool is_verdict(const char *v)
 {
-	return v && (!strcmp(v, "pass") || !strcmp(v, "fail") || !strcmp(v, "error"));
+	return v && (!strcmp(v, "pass") || !strcmp(v, "fail") || !strcmp(v, "error") || !strcmp(v, "not_applicable"));
 }
 
 /* H1 evidence in one place: attempts paired with their results, waits with
@@ -240,7 +240,9 @@ static json_t *scenario_entry(const json_t *res, const char *source)
 		verdict = "error";
 	} else if (!strcmp(verdict, "pass") && json_array_size(failures)) {
 		verdict = "fail"; /* a result cannot pass with a failed check in it */
-	} else if (strcmp(verdict, "pass") && !json_array_size(failures)) {
+	} else if (!strcmp(verdict, "not_applicable") && json_array_size(failures)) {
+		verdict = "fail"; /* a failed check (an invariant) outweighs the requirement */
+	} else if (strcmp(verdict, "pass") && strcmp(verdict, "not_applicable") && !json_array_size(failures)) {
 		json_array_append_new(failures, json_pack("{s:s, s:n, s:s}", "what", "verdict", "clause", "message",
 							  !strcmp(verdict, "fail") ? "result verdict is fail; no failed check is listed"
 										   : "result verdict is error"));
@@ -285,6 +287,8 @@ static json_t *evidence_for(const char *id, const json_t *sc, const json_t *res,
 {
 	bool listed = array_has_str(json_object_get(sc, "clauses"), id);
 	int checked = 0, failed = 0;
+	if (!strcmp(rpt__str(sc, "verdict", ""), "not_applicable"))
+		return NULL; /* not run against this supervisor: evidence of nothing */
 	size_t i;
 	json_t *x;
 	json_array_foreach(json_object_get(res, "expectations"), i, x)
@@ -493,6 +497,8 @@ int rpt__build(const char *results_dir, const rpt_meta *meta, rpt__report *r, ch
 		r->sum.results++;
 		if (!strcmp(v, "pass"))
 			r->sum.results_pass++;
+		else if (!strcmp(v, "not_applicable"))
+			r->sum.results_not_applicable++;
 		else if (!strcmp(v, "fail"))
 			r->sum.results_fail++;
 		else
@@ -520,13 +526,14 @@ int rpt__build(const char *results_dir, const rpt_meta *meta, rpt__report *r, ch
 	utc_now(now, sizeof(now));
 	const rpt_summary *s = &r->sum;
 	r->doc = json_pack(
-		"{s:s, s:s, s:s, s:o, s:{s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i}, s:i}, s:o, s:o, "
+		"{s:s, s:s, s:s, s:o, s:{s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i, s:i}, s:i}, s:o, s:o, "
 		"s:o, s:{s:s, s:s, s:i, s:o}}",
 		"schema", RPT_REPORT_SCHEMA, "generator", "neira-report " NEIRA_VERSION, "generated_at", now, "run",
 		run_meta(meta), "summary", "verdict", s->ok ? "pass" : "fail", "clauses", "total", s->clauses, "pass",
 		s->clauses_pass, "fail", s->clauses_fail, "not_covered", s->clauses_not_covered, "not_applicable",
 		s->clauses_not_applicable, "results", "total", s->results, "pass", s->results_pass, "fail",
-		s->results_fail, "error", s->results_error, "skipped", s->results_skipped, "unknown_clauses",
+		s->results_fail, "error", s->results_error, "not_applicable", s->results_not_applicable, "skipped",
+		s->results_skipped, "unknown_clauses",
 		s->unknown_clauses, "clauses", clauses, "scenarios", scenarios, "unknown_clauses", unknown, "sources",
 		"results_dir", results_dir, "catalogue", meta && meta->catalogue ? meta->catalogue : "built-in", "files",
 		(int)json_array_size(files), "skipped", skipped);

@@ -89,7 +89,9 @@ void rpt__render_junit(const rpt__report *r, rpt_buf *b)
 		}
 		rpt__buf_puts(b, "      </properties>\n");
 		const char *v = rpt__str(x, "verdict", "");
-		if (strcmp(v, "pass")) {
+		if (!strcmp(v, "not_applicable")) { /* never a pass */
+			rpt__buf_puts(b, "      <skipped message=\"not applicable to this supervisor\"/>\n");
+		} else if (strcmp(v, "pass")) {
 			const char *tag = !strcmp(v, "error") ? "error" : "failure";
 			rpt_buf msg = RPT_BUF_INIT, body = RPT_BUF_INIT;
 			json_array_foreach(json_object_get(x, "failures"), j, f) {

@@ -9,6 +9,8 @@
  *   written as it happens, or a reply {"reply": <cmd>, "id": <echoed if
  *   given>, …}. Events that a command causes are written before its reply.
  *   Commands:
+ *   {"cmd":"hello"} → {"reply":"hello","protocol":1,"supervisor":{"name","version"},
+ *        "capabilities":[…]} (docs/adapter-contract.md §5)
  *   {"cmd":"init"}
  *      → {"reply":"init","mode":"ready"|"mock","reason":null|kind,
  *         "error":null|{O1 record},"init_ms","agent_version","pid":n|null}
@@ -416,7 +418,16 @@ static void drive_line(void *ud, const char *line, size_t len, bool truncated)
 		json_decref(cmd);
 		return;
 	}
-	if (strcmp(c, "init") == 0) {
+	if (strcmp(c, "hello") == 0) {
+		/* what this host can do beyond the core protocol (vocab/nv_caps.h) */
+		json_t *caps = json_pack("[s,s,s,s,s,s]", "call_async", "restart_policy", "peer_check",
+					 "private_socket_dir", "agents_dir", "line_limit_4096");
+#ifdef NEIRA_FAULTS_ENABLED
+		json_array_append_new(caps, json_string("fault_points"));
+#endif
+		drive_reply(cmd, json_pack("{s:s, s:i, s:{s:s, s:s}, s:o}", "reply", "hello", "protocol", 1, "supervisor",
+					   "name", "neira-host", "version", NEIRA_VERSION, "capabilities", caps));
+	} else if (strcmp(c, "init") == 0) {
 		if (sup_get_state(s) == SUP_STATE_IDLE)
 			sup_init(s);
 		json_t *r = status_json(s);

@@ -264,3 +264,23 @@ const char *nv_nearest_event(const char *word)
 		names[i] = nv__events[i].name;
 	return nv_nearest(word, names, NV_EV_COUNT_);
 }
+
+static const char *const nv__caps[] = {
+#define NV__C(id, name, desc) name,
+	NV_CAPS(NV__C)
+#undef NV__C
+	NULL
+};
+
+const char *const *nv_caps(void)
+{
+	return nv__caps;
+}
+
+bool nv_cap_known(const char *name)
+{
+	for (size_t i = 0; name && nv__caps[i]; i++)
+		if (!strcmp(nv__caps[i], name))
+			return true;
+	return false;
+}

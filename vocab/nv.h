@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "nv_caps.h"
 #include "nv_events.h"
 
 typedef enum {
@@ -75,3 +76,7 @@ const char *nv_nearest(const char *word, const char *const *cands, size_t n);
 
 /* Same over the event names. */
 const char *nv_nearest_event(const char *word);
+
+/* Capability names (nv_caps.h), NULL-terminated; and whether `name` is one. */
+const char *const *nv_caps(void);
+bool nv_cap_known(const char *name);
