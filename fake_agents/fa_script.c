@@ -476,7 +476,7 @@ static int parse_children(const json_t *obj, fa_script *s, char *err, size_t err
 /* ---- the top level ----------------------------------------------------------- */
 
 #define TOP_KEYS                                                                                   \
-	"bind_delay_ms, listen_delay_ms, marker, marker_delay_ms, marker_split_gap_ms, stdout_noise, near_misses, "     \
+	"bind_delay_ms, listen_delay_ms, marker, marker_delay_ms, marker_split_gap_ms, noise_gap_ms, stdout_noise, near_misses, "     \
 	"huge_line_bytes, stderr_lines, bind, leave_socket, serve_from_child, exit, methods, health, "  \
 	"calls, sigterm, shutdown_delay_ms, exit_code_on_term, flood, children, setsid, privdir_swap, print_fds"
 
@@ -506,6 +506,8 @@ int fa_script_parse(const json_t *obj, fa_script *s, char *err, size_t errlen)
 			rc = get_ms(v, key, &s->marker_delay_ms, err, errlen);
 		} else if (strcmp(key, "marker_split_gap_ms") == 0) {
 			rc = get_ms(v, key, &s->marker_split_gap_ms, err, errlen);
+		} else if (strcmp(key, "noise_gap_ms") == 0) {
+			rc = get_ms(v, key, &s->noise_gap_ms, err, errlen);
 		} else if (strcmp(key, "stdout_noise") == 0) {
 			rc = get_strv(v, key, &s->stdout_noise, &s->n_stdout_noise, err, errlen);
 		} else if (strcmp(key, "near_misses") == 0) {

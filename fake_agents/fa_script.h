@@ -68,6 +68,7 @@ typedef struct fa_script {
 	fa_marker marker;
 	int64_t marker_delay_ms;
 	int64_t marker_split_gap_ms;
+	int64_t noise_gap_ms;     /* pause after the noise/near misses, before the marker (L4) */
 	char **stdout_noise; /* owned, n_stdout_noise entries */
 	size_t n_stdout_noise;
 	bool near_misses;

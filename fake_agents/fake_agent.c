@@ -508,6 +508,10 @@ static void fa_print_marker(fa_agent *a)
 		ag_log(AG_LOG_INFO, "step: printing near misses NOT_AGENT_READY, AGENT_READYX, \" AGENT_READY\"");
 		fa_out("near misses", near, sizeof(near) - 1);
 	}
+	if (a->sc.noise_gap_ms > 0) { /* near misses in a read of their own (L4) */
+		ag_log(AG_LOG_INFO, "step: %" PRId64 " ms between the noise and the marker", a->sc.noise_gap_ms);
+		fa_pause(a, a->sc.noise_gap_ms);
+	}
 	switch (a->sc.marker) {
 	case FA_MARKER_NEVER:
 		ag_log(AG_LOG_INFO, "step: not printing AGENT_READY (script: marker never)");
@@ -743,6 +747,7 @@ static void usage(FILE *f)
 		"  marker WORD              normal | never | before_bind | split | crlf\n"
 		"  marker_delay_ms N        wait between bind and marker\n"
 		"  marker_split_gap_ms N    pause between \"AGENT_\" and \"READY\\n\" (split; default 50)\n"
+		"  noise_gap_ms N           pause between the noise/near misses and the marker (default 0)\n"
 		"  stdout_noise [\"..\"]      lines printed before the marker\n"
 		"  near_misses BOOL         print NOT_AGENT_READY, AGENT_READYX, \" AGENT_READY\" first\n"
 		"  huge_line_bytes N        print N 'x' bytes, then \\n, before anything else on stdout\n"
