@@ -124,6 +124,7 @@ int sup_new(const sup_config *cfg, const sup_env *env, sup **out, sup_error *err
 	s->env.spawn = env && env->spawn ? env->spawn : sup_spawn_exec;
 	s->env.ud = env ? env->ud : NULL;
 	rpc_global_init(); /* first: grpc_init takes ms, not part of the timeline */
+	s->grpc_ref = true;
 	s->t0_us = sup__now(s);
 	s->state = SUP_STATE_IDLE;
 	s->ch.pid = 0;
@@ -186,7 +187,8 @@ void sup_free(sup *s)
 	sup_linebuf_destroy(&s->lb[1]);
 	sup_error_destroy(&s->err);
 	sup_config_destroy(&s->cfg);
-	rpc_global_shutdown();
+	if (s->grpc_ref)
+		rpc_global_shutdown();
 	free(s);
 }
 
@@ -1321,6 +1323,16 @@ int sup_stop(sup *s, int *exit_code, int *sig, double *elapsed_ms)
 			s->client = NULL;
 		}
 		terminate_child(s, true);
+		/* L7 "every descriptor closed": grpc closes a destroyed channel's
+		 * socket and its event engine's poller (epoll, eventfd) on its own
+		 * threads, after rpc_client_free returns — the harness once saw
+		 * them still open after the stop reply (P2-stability, 7 → 10
+		 * fds). Dropping our grpc_init reference here waits for that
+		 * (grpc_shutdown_blocking when it is the last one). */
+		if (s->grpc_ref) {
+			rpc_global_shutdown();
+			s->grpc_ref = false;
+		}
 		s->stopped = true;
 		sup__set_state(s, SUP_STATE_STOPPED);
 		shutdown_step(s, "done", start, json_pack("{s:b}", "had_child", had_child));

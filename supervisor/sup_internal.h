@@ -84,6 +84,7 @@ struct sup {
 	size_t agent_version_len;     /* its length: it may hold NUL bytes */
 	/* L8 */
 	bool died_in_call;
+	bool grpc_ref; /* holds a grpc_init reference (dropped at stop) */
 	/* sup_set_call_hook: polled while a typed call waits (C3) */
 	int call_hook_fd;
 	void (*call_hook)(void *ud);
