@@ -209,17 +209,22 @@ char *hx_strdup2(const char *fmt, const char *a, const char *b)
 }
 
 /* Replace "{dir}" with the scenario's temp dir. */
-char *hx_subst_dir(const char *v, const char *dir)
+char *hx_subst(const char *v, const char *key, const char *value)
 {
-	const char *p = strstr(v, "{dir}");
+	const char *p = strstr(v, key);
 	if (!p)
 		return strdup(v);
-	size_t n = strlen(v) + strlen(dir) + 1;
+	size_t n = strlen(v) + strlen(value) + 1;
 	char *s = malloc(n);
 	if (!s)
 		return NULL;
-	snprintf(s, n, "%.*s%s%s", (int)(p - v), v, dir, p + 5);
+	snprintf(s, n, "%.*s%s%s", (int)(p - v), v, value, p + strlen(key));
 	return s;
+}
+
+char *hx_subst_dir(const char *v, const char *dir)
+{
+	return hx_subst(v, "{dir}", dir);
 }
 
 int hx_host_spawn(hx_host *h, char **argv, char **envp)

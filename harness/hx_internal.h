@@ -69,7 +69,8 @@ bool hx_reply_arrived(hx_host *h, const void *want);
 double hx_time_scale(void);
 int hx_close_fd(int *fd);
 char *hx_strdup2(const char *fmt, const char *a, const char *b);
-/* v with "{dir}" replaced by dir (malloc'd). */
+/* v with the first `key` replaced by value / "{dir}" by dir (malloc'd). */
+char *hx_subst(const char *v, const char *key, const char *value);
 char *hx_subst_dir(const char *v, const char *dir);
 
 /* ---- hx_world.c: what the harness measures from outside ------------------ */
@@ -88,7 +89,7 @@ void hx_stray_files(const char *dir, const char *rel, char *out, size_t outlen);
 int hx_make_stale_socket(const char *path);
 int hx_make_agents_dir(const char *dir, const char *ref_agent, char *agents, size_t len);
 void hx_remove_agents_dir(const char *agents);
-void hx_subst_dir_all(json_t *v, const char *dir);
+void hx_subst_all(json_t *v, const char *key, const char *value);
 void hx_add_inv(json_t *invs, FILE *log, const char *name, bool ok, const char *msg);
 
 /* ---- hx_expect.c: expectations against what was measured ----------------- */

@@ -626,8 +626,10 @@ static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbo
 		goto checks;
 	}
 	hx_run_register_dir(x.dir); /* removed even if we are interrupted */
-	hx_subst_dir_all(json_object_get(x.doc, "expect"), x.dir);
+	hx_subst_all(json_object_get(x.doc, "expect"), "{dir}", x.dir);
 	argv = build_argv(&x);
+	if (argv[1] && !strcmp(argv[1], "--agent")) /* the path the host was given */
+		hx_subst_all(json_object_get(x.doc, "expect"), "{agent}", argv[2]);
 	envp = build_envp(&x, argv);
 	x.timeout = (double)json_integer_value(json_object_get(x.doc, "timeout_ms")) * hx_time_scale();
 	if (!x.errbuf[0] && json_is_true(json_object_get(json_object_get(x.doc, "setup"), "stale_socket"))) {

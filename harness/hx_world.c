@@ -126,31 +126,32 @@ int hx_make_stale_socket(const char *path)
 }
 
 
-/* "{dir}" in every string of v (in place), so that expectations can name
- * paths inside the scenario's private temp dir. */
-void hx_subst_dir_all(json_t *v, const char *dir)
+/* `key` ("{dir}", "{agent}") in every string of v, in place, so that
+ * expectations can name the scenario's private temp dir and the agent path
+ * the host was given. */
+void hx_subst_all(json_t *v, const char *key, const char *value)
 {
 	const char *k;
 	json_t *x;
 	size_t i;
 	if (json_is_object(v)) {
 		json_object_foreach(v, k, x) {
-			if (json_is_string(x) && strstr(json_string_value(x), "{dir}")) {
-				char *s = hx_subst_dir(json_string_value(x), dir);
+			if (json_is_string(x) && strstr(json_string_value(x), key)) {
+				char *s = hx_subst(json_string_value(x), key, value);
 				json_object_set_new(v, k, json_string(s ? s : ""));
 				free(s);
 			} else {
-				hx_subst_dir_all(x, dir);
+				hx_subst_all(x, key, value);
 			}
 		}
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, x) {
-			if (json_is_string(x) && strstr(json_string_value(x), "{dir}")) {
-				char *s = hx_subst_dir(json_string_value(x), dir);
+			if (json_is_string(x) && strstr(json_string_value(x), key)) {
+				char *s = hx_subst(json_string_value(x), key, value);
 				json_array_set_new(v, i, json_string(s ? s : ""));
 				free(s);
 			} else {
-				hx_subst_dir_all(x, dir);
+				hx_subst_all(x, key, value);
 			}
 		}
 	}
