@@ -44,6 +44,9 @@ static void take_line(hx_host *h, char *line)
 	if (json_object_get(j, "event") && nv_event_check(j, why, sizeof(why)) < 0 &&
 	    json_array_size(h->bad_events) < 100) /* the contract's event vocabulary */
 		json_array_append_new(h->bad_events, json_string(why));
+	if (json_object_get(j, "reply") && nv_reply_check(j, why, sizeof(why)) < 0 &&
+	    json_array_size(h->bad_replies) < 100) /* the contract's replies */
+		json_array_append_new(h->bad_replies, json_string(why));
 	json_object_set_new(j, "rx_ms", json_real(rx));
 	json_array_append(json_object_get(j, "event") ? h->events : h->replies, j);
 	json_array_append_new(h->timeline, j);

@@ -33,6 +33,7 @@ typedef struct hx_host {
 	json_t *junk;       /* stdout lines that are neither (protocol violations) */
 	json_t *stderr_lines;
 	json_t *bad_events; /* why each event line broke the vocabulary (≤ 100) */
+	json_t *bad_replies; /* why each reply line broke the contract (≤ 100) */
 	int next_id;
 	FILE *log;
 	bool verbose;

@@ -51,6 +51,7 @@ static void usage(FILE *f)
 		"                                     (agentcheck/README.md; --help for options)\n"
 		"  events [--check FILE]              the event vocabulary (Markdown), or check a copy\n"
 		"  actions                            the scenario actions and their syntax\n"
+		"  schema [--check FILE]              JSON Schema of every line a host writes\n"
 		"  report [--out DIR] [--from RESULTS_DIR] [--testlog FILE] [--meta K=V]... [-j N]\n"
 		"                                     the conformance report by SPEC clause:\n"
 		"                                     runs every scenario (or reads an earlier\n"
@@ -522,6 +523,8 @@ int main(int argc, char **argv)
 		return ac_main(argc - i + 1, argv + i - 1);
 	if (!strcmp(cmd, "events"))
 		return cmd_events(argc - i, argv + i);
+	if (!strcmp(cmd, "schema"))
+		return hx_schema_main(argc - i, argv + i);
 	if (!strcmp(cmd, "actions")) {
 		printf("Scenario actions (the `actions:` list of a scenario file):\n");
 		hx_actions_help(stdout);

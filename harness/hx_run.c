@@ -471,6 +471,11 @@ static void check_world(hx_ctx *x)
 				   : "%zu event(s) break the vocabulary, first: %.300s",
 		 json_array_size(x->h.bad_events), ok4 ? "" : json_string_value(json_array_get(x->h.bad_events, 0)));
 	hx_add_inv(invs, x->log, "events_in_vocabulary", ok4, m);
+	bool ok5 = json_array_size(x->h.bad_replies) == 0;
+	snprintf(m, sizeof(m), ok5 ? "every reply has a known kind with its declared fields and types"
+				   : "%zu reply line(s) break the contract, first: %.300s",
+		 json_array_size(x->h.bad_replies), ok5 ? "" : json_string_value(json_array_get(x->h.bad_replies, 0)));
+	hx_add_inv(invs, x->log, "replies_in_contract", ok5, m);
 	double last = -1;
 	bool mono = true; /* O3: timestamps are monotonic */
 	size_t i;
@@ -533,6 +538,7 @@ static void release(hx_ctx *x, char **argv, char **envp)
 	json_decref(x->h.junk);
 	json_decref(x->h.stderr_lines);
 	json_decref(x->h.bad_events);
+	json_decref(x->h.bad_replies);
 	json_decref(x->call_replies);
 	json_decref(x->pending);
 	json_decref(x->host_fd_pre);
@@ -607,6 +613,7 @@ static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbo
 	x.h.junk = json_array();
 	x.h.stderr_lines = json_array();
 	x.h.bad_events = json_array();
+	x.h.bad_replies = json_array();
 	x.h.on_event = on_event;
 	x.h.on_event_ud = &x;
 	x.pending = json_object();

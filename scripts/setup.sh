@@ -8,7 +8,7 @@ PACKAGES=(
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
   libjansson-dev libfyaml-dev libcyaml-dev
   libfiu-dev fiu-utils libcmocka-dev valgrind
-  python3 python3-grpcio python3-grpc-tools python3-yaml
+  python3 python3-grpcio python3-grpc-tools python3-yaml python3-jsonschema
 )
 
 missing=()

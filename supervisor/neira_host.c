@@ -207,8 +207,12 @@ static json_t *status_json(sup *s)
 	json_object_set_new(j, "reason", reason_json(s));
 	json_object_set_new(j, "error", error_json(s));
 	json_object_set_new(j, "init_ms", json_real(sup_init_ms(s)));
-	json_object_set_new(j, "agent_version",
-			    sup_agent_version(s)[0] ? json_string(sup_agent_version(s)) : json_null());
+	/* the agent's bytes: U+FFFD plus agent_version_b64 when not UTF-8 (a
+	 * plain json_string would drop the field: replies_in_contract caught it) */
+	if (sup_agent_version(s)[0])
+		sup_json_set_bytes(j, "agent_version", sup_agent_version(s), strlen(sup_agent_version(s)));
+	else
+		json_object_set_new(j, "agent_version", json_null());
 	return j;
 }
 

@@ -284,3 +284,110 @@ bool nv_cap_known(const char *name)
 			return true;
 	return false;
 }
+
+/* ---- replies ---------------------------------------------------------------- */
+
+enum {
+#define NV__R(id, kind, desc) NV__RP_##id,
+#define NV__RF(id, field, types, desc)
+	NV_REPLIES(NV__R, NV__RF)
+#undef NV__R
+#undef NV__RF
+	NV__RP_COUNT
+};
+
+static const struct {
+	int rp;
+	nv_field f;
+} nv__reply_fields_all[] = {
+#define NV__R(id, kind, desc)
+#define NV__RF(id, field, types, desc) { NV__RP_##id, { field, types, desc } },
+	NV_REPLIES(NV__R, NV__RF)
+#undef NV__R
+#undef NV__RF
+};
+#define NV__N_RF (sizeof(nv__reply_fields_all) / sizeof(nv__reply_fields_all[0]))
+
+static nv_field nv__reply_fields[NV__N_RF];
+static nv_reply nv__replies[NV__RP_COUNT];
+static bool nv__replies_ready;
+
+static const nv_field nv__reply_common[] = {
+	{ "reply", NV_T_STR, "the reply kind" },
+	{ "id", NV_T_INT | NV_OPT, "the command's id, echoed" },
+};
+
+static void nv__replies_init(void)
+{
+	if (nv__replies_ready)
+		return;
+	static const struct {
+		const char *kind, *desc;
+	} r[] = {
+#define NV__R(id, kind, desc) { kind, desc },
+#define NV__RF(id, field, types, desc)
+		NV_REPLIES(NV__R, NV__RF)
+#undef NV__R
+#undef NV__RF
+	};
+	size_t k = 0;
+	for (size_t i = 0; i < NV__RP_COUNT; i++) {
+		nv__replies[i] = (nv_reply){ r[i].kind, r[i].desc, &nv__reply_fields[k], 0 };
+		for (size_t j = 0; j < NV__N_RF; j++)
+			if (nv__reply_fields_all[j].rp == (int)i) {
+				nv__reply_fields[k++] = nv__reply_fields_all[j].f;
+				nv__replies[i].n_fields++;
+			}
+	}
+	nv__replies_ready = true;
+}
+
+size_t nv_reply_count(void)
+{
+	return NV__RP_COUNT;
+}
+
+const nv_reply *nv_reply_at(size_t i)
+{
+	nv__replies_init();
+	return i < NV__RP_COUNT ? &nv__replies[i] : NULL;
+}
+
+int nv_reply_check(const json_t *rep, char *err, size_t errlen)
+{
+	nv__replies_init();
+	const char *kind = json_string_value(json_object_get(rep, "reply"));
+	const nv_reply *r = NULL;
+	for (size_t i = 0; kind && i < NV__RP_COUNT; i++)
+		if (!strcmp(nv__replies[i].kind, kind))
+			r = &nv__replies[i];
+	if (!r) {
+		snprintf(err, errlen, "reply %s: not a reply kind of the contract", kind ? kind : "(none)");
+		return -EINVAL;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)rep, k, v) {
+		const nv_field *f = NULL;
+		for (size_t i = 0; i < 2 && !f; i++)
+			if (!strcmp(nv__reply_common[i].name, k))
+				f = &nv__reply_common[i];
+		for (size_t i = 0; i < r->n_fields && !f; i++)
+			if (!strcmp(r->fields[i].name, k))
+				f = &r->fields[i];
+		if (!f) {
+			snprintf(err, errlen, "reply %s: field %s is not declared for this reply", kind, k);
+			return -EINVAL;
+		}
+		if (!type_ok(v, f->types)) {
+			snprintf(err, errlen, "reply %s: field %s has the wrong JSON type", kind, k);
+			return -EINVAL;
+		}
+	}
+	for (size_t i = 0; i < r->n_fields; i++)
+		if (!(r->fields[i].types & NV_OPT) && !json_object_get(rep, r->fields[i].name)) {
+			snprintf(err, errlen, "reply %s: field %s is missing", kind, r->fields[i].name);
+			return -EINVAL;
+		}
+	return 0;
+}

@@ -11,6 +11,7 @@
 
 #include "nv_caps.h"
 #include "nv_events.h"
+#include "nv_replies.h"
 
 typedef enum {
 #define NV__E(id, name, lane, clause, desc) NV_EV_##id,
@@ -76,6 +77,19 @@ const char *nv_nearest(const char *word, const char *const *cands, size_t n);
 
 /* Same over the event names. */
 const char *nv_nearest_event(const char *word);
+
+/* Replies (nv_replies.h): the kinds, their fields, and a check of one reply
+ * object like nv_event_check (a known kind, only declared fields of their
+ * declared types, every non-optional field present). */
+typedef struct nv_reply {
+	const char *kind;
+	const char *desc;
+	const nv_field *fields;
+	size_t n_fields;
+} nv_reply;
+size_t nv_reply_count(void);
+const nv_reply *nv_reply_at(size_t i);
+int nv_reply_check(const json_t *reply, char *err, size_t errlen);
 
 /* Capability names (nv_caps.h), NULL-terminated; and whether `name` is one. */
 const char *const *nv_caps(void);
