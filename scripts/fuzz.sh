@@ -51,7 +51,8 @@ for t in $TARGETS; do
 		build fa_script fuzz/fuzz_fa_script.c fake_agents/fa_script.c fake_agents/fa_presets.c vocab/nv.c \
 			-Ifake_agents -Ivocab $JANSSON ;;
 	fault_plan)
-		build fault_plan fuzz/fuzz_fault_plan.c faults/flt_runtime.c faults/flt_errno.c -Ifaults -DFIU_ENABLE \
+		build fault_plan fuzz/fuzz_fault_plan.c faults/flt_runtime.c faults/flt_plan.c faults/flt_errno.c vocab/nv.c -Ifaults -Ivocab \
+			-DFIU_ENABLE \
 			$JANSSON -lfiu ;;
 	reply)
 		protoc-c --c_out="$OUT/gen" -Iproto proto/agent.proto
