@@ -54,6 +54,9 @@ json_t *hx_result_error(const char *name, const char *file, const char *message)
 /* Print the timeline of a result (events and replies, in arrival order). */
 void hx_print_timeline(const json_t *result, FILE *out);
 
+/* `neira-harness prove …` (hx_prove.c). */
+int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base);
+
 /* `neira-harness schema [--check FILE]` (hx_schema.c). */
 int hx_schema_main(int argc, char **argv);
 

@@ -113,6 +113,21 @@ void hx_check_calls(hx_checker *c, json_t *exp_calls, json_t *call_replies);
 void hx_check_value(hx_checker *c, const char *clause, const char *kind, const char *desc, json_t *actual,
 		    json_t *want);
 
+/* ---- hx_list.c: the scenario directory ------------------------------------ */
+
+typedef struct hx_entry {
+	char *path;
+	hx_scenario *sc; /* NULL if it did not load: err says why */
+	char err[1024];
+} hx_entry;
+/* Every DIR/NAME.yaml, loaded, sorted by name (*out freed by hx_entries_free).
+ * Returns 0 or -errno (printed). */
+int hx_list_dir(const char *dir, hx_entry **out, size_t *n);
+/* Load e->path into e->sc (or e->err), checking that its name is its file name. */
+void hx_entry_load(hx_entry *e);
+void hx_entries_free(hx_entry *e, size_t n);
+const char *hx_entry_name(const hx_entry *e);
+
 /* ---- hx_run.c / hx_actions.c: one run of a scenario ---------------------- */
 
 /* Everything one run of a scenario has: built by hx_run's set-up phase,

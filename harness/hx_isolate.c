@@ -136,3 +136,86 @@ json_t *hx_iso_run(const hx_scenario *sc, const hx_paths *paths)
 	hx_iso_release(&j);
 	return r;
 }
+
+/* ---- a batch: `par` scenarios at a time ------------------------------------ */
+
+typedef struct job {
+	hx_iso iso;
+	bool running;
+} job;
+
+size_t hx_iso_batch(const hx_batch_item *items, size_t n, const hx_paths *paths, int par, bool verbose,
+		    hx_batch_cb cb, void *ud)
+{
+	job *jobs = calloc(n + 1, sizeof(job));
+	struct pollfd *p = calloc(n + 1, sizeof(*p));
+	size_t *map = calloc(n + 1, sizeof(size_t));
+	size_t next = 0, running = 0;
+	bool forwarded = false;
+	if (!jobs || !p || !map) {
+		free(jobs);
+		free(p);
+		free(map);
+		return 0;
+	}
+	hx_iso_parent_signals();
+	for (;;) {
+		bool stop = hx_run_interrupted();
+		while (!stop && running < (size_t)(par < 1 ? 1 : par) && next < n) {
+			size_t i = next++;
+			if (!items[i].sc) { /* it did not load: an error result, at once */
+				json_t *res = hx_result_error(items[i].name, items[i].path, items[i].load_err);
+				cb(ud, i, res, NULL);
+				json_decref(res);
+				continue;
+			}
+			int rc = hx_iso_start(&jobs[i].iso, items[i].sc, paths, verbose);
+			if (rc < 0) {
+				char m[160];
+				snprintf(m, sizeof(m), "cannot start the scenario runner: %s", strerror(-rc));
+				json_t *res = hx_result_error(items[i].name, items[i].path, m);
+				cb(ud, i, res, NULL);
+				json_decref(res);
+				continue;
+			}
+			jobs[i].running = true;
+			running++;
+		}
+		if (!running)
+			break;
+		if (stop && !forwarded) { /* SIGINT/SIGTERM: every running child stops its host */
+			for (size_t i = 0; i < next; i++)
+				if (jobs[i].running)
+					hx_iso_interrupt(&jobs[i].iso);
+			forwarded = true;
+		}
+		nfds_t np = 0;
+		double now = hx_now_ms(), soonest = 1e300;
+		for (size_t i = 0; i < next; i++)
+			if (jobs[i].running) {
+				p[np] = (struct pollfd){ .fd = jobs[i].iso.pidfd, .events = POLLIN };
+				map[np++] = i;
+				if (jobs[i].iso.deadline < soonest)
+					soonest = jobs[i].iso.deadline;
+			}
+		int wait_ms = soonest - now < 0 ? 0 : (int)(soonest - now) + 1;
+		if (poll(p, np, wait_ms) < 0 && errno == EINTR)
+			continue; /* a signal: forward it first */
+		now = hx_now_ms();
+		for (nfds_t k = 0; k < np; k++) {
+			job *j = &jobs[map[k]];
+			if (!(p[k].revents & POLLIN) && now < j->iso.deadline)
+				continue;
+			json_t *res = hx_iso_finish(&j->iso, items[map[k]].name, items[map[k]].path);
+			cb(ud, map[k], res, &j->iso);
+			json_decref(res);
+			hx_iso_release(&j->iso);
+			j->running = false;
+			running--;
+		}
+	}
+	free(p);
+	free(map);
+	free(jobs);
+	return next;
+}

@@ -28,6 +28,21 @@ void hx_iso_release(hx_iso *j);
 /* start + wait + finish + release. */
 json_t *hx_iso_run(const hx_scenario *sc, const hx_paths *paths);
 
+/* One scenario of a batch: loaded (sc), or not (load_err says why). */
+typedef struct hx_batch_item {
+	const char *name, *path;
+	const hx_scenario *sc;
+	const char *load_err;
+} hx_batch_item;
+/* Called once per item as it finishes (in completion order), with its
+ * result (borrowed) and its runner (report stream; NULL if it never ran). */
+typedef void (*hx_batch_cb)(void *ud, size_t index, json_t *result, hx_iso *iso);
+/* Run items `par` at a time, each in its own child; SIGINT/SIGTERM stop new
+ * starts and reach the running ones (which still report). Returns how many
+ * were started or reported (< n if interrupted). */
+size_t hx_iso_batch(const hx_batch_item *items, size_t n, const hx_paths *paths, int par, bool verbose,
+		    hx_batch_cb cb, void *ud);
+
 /* In the parent: SIGINT/SIGTERM only set a flag (hx_run_interrupted), the
  * caller forwards them to its children and stops starting new ones. */
 void hx_iso_parent_signals(void);

@@ -52,6 +52,9 @@ static void usage(FILE *f)
 		"  events [--check FILE]              the event vocabulary (Markdown), or check a copy\n"
 		"  actions                            the scenario actions and their syntax\n"
 		"  schema [--check FILE]              JSON Schema of every line a host writes\n"
+		"  prove --host NAME=PATH... --seed NAME=PATH [--defects FILE] [--out DIR]\n"
+		"                                     the proof matrix: every scenario against every\n"
+		"                                     supervisor; each seed defect and what catches it\n"
 		"  report [--out DIR] [--from RESULTS_DIR] [--testlog FILE] [--meta K=V]... [-j N]\n"
 		"                                     the conformance report by SPEC clause:\n"
 		"                                     runs every scenario (or reads an earlier\n"
@@ -78,87 +81,16 @@ static void usage(FILE *f)
 		HX_SCENARIOS_DIR, HX_HOST, HX_FAKE_AGENT, HX_REF_AGENT);
 }
 
-typedef struct item {
-	char *path;
-	hx_scenario *sc;
-	char err[1024];
-} item;
-
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static int yaml_filter(const struct dirent *d)
-{
-	size_t n = strlen(d->d_name);
-	return n > 5 && !strcmp(d->d_name + n - 5, ".yaml") && d->d_name[0] != '.';
-}
-
-static void load_item(item *it)
-{
-	int rc = hx_scenario_load(it->path, &it->sc, it->err, sizeof(it->err));
-	if (rc < 0)
-		return;
-	/* a scenario's name is its file name, so `run NAME` finds it */
-	const char *base = strrchr(it->path, '/');
-	base = base ? base + 1 : it->path;
-	if (strncmp(base, it->sc->name, strlen(it->sc->name)) || strcmp(base + strlen(it->sc->name), ".yaml")) {
-		snprintf(it->err, sizeof(it->err), "%s: field name: '%s' does not match the file name",
-			 it->path, it->sc->name);
-		hx_scenario_free(it->sc);
-		it->sc = NULL;
-	}
-}
-
-static int list_dir(const char *dir, item **out, size_t *n)
-{
-	struct dirent **ents;
-	int k = scandir(dir, &ents, yaml_filter, by_name);
-	if (k < 0) {
-		fprintf(stderr, "neira-harness: %s: %s\n", dir, strerror(errno));
-		return -errno;
-	}
-	*out = calloc((size_t)k + 1, sizeof(item));
-	for (int i = 0; i < k; i++) {
-		size_t l = strlen(dir) + strlen(ents[i]->d_name) + 2;
-		(*out)[i].path = malloc(l);
-		snprintf((*out)[i].path, l, "%s/%s", dir, ents[i]->d_name);
-		load_item(&(*out)[i]);
-		free(ents[i]);
-	}
-	free(ents);
-	*n = (size_t)k;
-	return 0;
-}
-
-static void free_items(item *it, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(it[i].path);
-		hx_scenario_free(it[i].sc);
-	}
-	free(it);
-}
-
-static const char *name_of(const item *it)
-{
-	if (it->sc)
-		return it->sc->name;
-	const char *b = strrchr(it->path, '/');
-	return b ? b + 1 : it->path;
-}
-
 static int cmd_list(const char *dir, const char *clause)
 {
-	item *items;
+	hx_entry *items;
 	size_t n;
-	if (list_dir(dir, &items, &n) < 0)
+	if (hx_list_dir(dir, &items, &n) < 0)
 		return 1;
 	int bad = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!items[i].sc) {
-			printf("%-32s ERROR %s\n", name_of(&items[i]), items[i].err);
+			printf("%-32s ERROR %s\n", hx_entry_name(&items[i]), items[i].err);
 			bad = 1;
 			continue;
 		}
@@ -176,7 +108,7 @@ static int cmd_list(const char *dir, const char *clause)
 		int dl = (int)strcspn(d, "\n");
 		printf("%-32s %-18s %.*s\n", items[i].sc->name, cls, dl > 90 ? 90 : dl, d);
 	}
-	free_items(items, n);
+	hx_entries_free(items, n);
 	return bad;
 }
 
@@ -272,13 +204,6 @@ static int cmd_events(int argc, char **argv)
 	return rc;
 }
 
-typedef struct job {
-	item *it;
-	hx_iso iso;
-	bool running;
-	size_t ordinal;
-} job;
-
 static int write_results(const char *dir, const char *name, json_t *res)
 {
 	if (!dir)
@@ -336,116 +261,63 @@ static void copy_stream(FILE *f)
 		fwrite(buf, 1, r, stdout);
 }
 
-/* One finished job: its result printed and written. Returns 0 if it
- * passed, 2 if it was not applicable to this host, 1 otherwise. */
-static int finish_job(job *j, size_t n, bool verbose, const char *results, bool explain)
+typedef struct run_ctx {
+	const hx_entry *items;
+	size_t n, done;
+	bool verbose, explain;
+	const char *results;
+	int bad;
+	size_t na;
+} run_ctx;
+
+/* One finished scenario: its result printed and written. */
+static void on_result(void *ud, size_t i, json_t *res, hx_iso *iso)
 {
-	json_t *res = hx_iso_finish(&j->iso, name_of(j->it), j->it->path);
-	double secs = (hx_now_ms() - j->iso.start) / 1000.0;
+	run_ctx *c = ud;
+	const hx_entry *it = &c->items[i];
+	double secs = iso ? (hx_now_ms() - iso->start) / 1000.0 : 0;
 	const char *v = json_string_value(json_object_get(res, "verdict"));
 	bool pass = !strcmp(v, "pass"), na = !strcmp(v, "not_applicable");
-	printf("[%zu/%zu] %s … %s (%.1f s)\n", j->ordinal, n, name_of(j->it),
+	printf("[%zu/%zu] %s … %s (%.1f s)\n", ++c->done, c->n, hx_entry_name(it),
 	       pass ? "PASS" : na ? "N/A" : !strcmp(v, "fail") ? "FAIL" : "ERROR", secs);
 	if (na)
 		printf("    not applicable: %s\n", json_string_value(json_object_get(res, "not_applicable")));
 	print_expectations(res, true);
 	if (json_is_string(json_object_get(res, "error")))
 		printf("    error: %s\n", json_string_value(json_object_get(res, "error")));
-	if ((!pass && !na) || verbose)
-		copy_stream(j->iso.report);
-	if (explain) {
+	if (iso && ((!pass && !na) || c->verbose))
+		copy_stream(iso->report);
+	if (c->explain) {
 		printf("  timeline (t_ms = supervisor clock; < = reply):\n");
 		hx_print_timeline(res, stdout);
 	}
 	fflush(stdout);
-	write_results(results, name_of(j->it), res);
-	json_decref(res);
-	hx_iso_release(&j->iso);
-	j->running = false;
-	return pass ? 0 : na ? 2 : 1;
+	write_results(c->results, hx_entry_name(it), res);
+	c->bad += !pass && !na;
+	c->na += na;
 }
 
-/* Run all items, `par` at a time, each in its own child (hx_isolate);
- * SIGINT/SIGTERM stop new starts and are forwarded to the running ones,
- * which kill their hosts, clean up and still report. Returns the number
- * not passed; *interrupted says whether the run was cut short. */
-static int run_items(item *items, size_t n, const hx_paths *paths, int par, bool verbose, const char *results,
+/* Run all items (hx_iso_batch). Returns the number not passed (n/a not
+ * counted); *was_interrupted, *n_na. */
+static int run_items(hx_entry *items, size_t n, const hx_paths *paths, int par, bool verbose, const char *results,
 		     bool explain, bool *was_interrupted, size_t *n_na)
 {
-	job *jobs = calloc(n + 1, sizeof(job));
-	struct pollfd *p = calloc(n + 1, sizeof(*p));
-	size_t *map = calloc(n + 1, sizeof(size_t));
-	size_t next = 0, running = 0;
-	int bad = 0;
-	bool forwarded = false;
-	hx_iso_parent_signals();
-	for (;;) {
-		bool stop = hx_run_interrupted();
-		while (!stop && running < (size_t)par && next < n) {
-			job *j = &jobs[next];
-			j->it = &items[next];
-			j->ordinal = ++next;
-			if (!j->it->sc) {
-				json_t *res = hx_result_error(name_of(j->it), j->it->path, j->it->err);
-				printf("[%zu/%zu] %s … ERROR\n    %s\n", j->ordinal, n, name_of(j->it), j->it->err);
-				write_results(results, name_of(j->it), res);
-				json_decref(res);
-				bad++;
-				continue;
-			}
-			int rc = hx_iso_start(&j->iso, j->it->sc, paths, verbose);
-			if (rc < 0) {
-				printf("[%zu/%zu] %s … ERROR cannot start: %s\n", j->ordinal, n, name_of(j->it),
-				       strerror(-rc));
-				bad++;
-				continue;
-			}
-			j->running = true;
-			running++;
-		}
-		if (!running)
-			break;
-		if (stop && !forwarded) {
-			for (size_t i = 0; i < next; i++)
-				if (jobs[i].running)
-					hx_iso_interrupt(&jobs[i].iso);
-			forwarded = true;
-		}
-		nfds_t np = 0;
-		double now = hx_now_ms(), soonest = 1e300;
-		for (size_t i = 0; i < next; i++)
-			if (jobs[i].running) {
-				p[np] = (struct pollfd){ .fd = jobs[i].iso.pidfd, .events = POLLIN };
-				map[np++] = i;
-				if (jobs[i].iso.deadline < soonest)
-					soonest = jobs[i].iso.deadline;
-			}
-		int wait_ms = soonest - now < 0 ? 0 : (int)(soonest - now) + 1;
-		if (poll(p, np, wait_ms) < 0 && errno == EINTR)
-			continue; /* a signal: forward it first */
-		now = hx_now_ms();
-		for (nfds_t k = 0; k < np; k++) {
-			job *j = &jobs[map[k]];
-			if (!(p[k].revents & POLLIN) && now < j->iso.deadline)
-				continue;
-			int fr = finish_job(j, n, verbose, results, explain);
-			bad += fr == 1;
-			*n_na += fr == 2;
-			running--;
-		}
-	}
+	hx_batch_item *b = calloc(n + 1, sizeof(*b));
+	for (size_t i = 0; i < n; i++)
+		b[i] = (hx_batch_item){ hx_entry_name(&items[i]), items[i].path, items[i].sc, items[i].err };
+	run_ctx c = { .items = items, .n = n, .verbose = verbose, .explain = explain, .results = results };
+	size_t started = hx_iso_batch(b, n, paths, par, verbose, on_result, &c);
+	free(b);
 	*was_interrupted = hx_run_interrupted();
-	if (*was_interrupted && next < n)
-		printf("interrupted: %zu scenario(s) not started\n", n - next);
-	free(p);
-	free(map);
-	free(jobs);
-	return bad;
+	if (*was_interrupted && started < n)
+		printf("interrupted: %zu scenario(s) not started\n", n - started);
+	*n_na += c.na;
+	return c.bad;
 }
 
-static item *resolve(const char *dir, char **names, size_t n)
+static hx_entry *resolve(const char *dir, char **names, size_t n)
 {
-	item *items = calloc(n + 1, sizeof(item));
+	hx_entry *items = calloc(n + 1, sizeof(hx_entry));
 	for (size_t i = 0; i < n; i++) {
 		size_t l = strlen(names[i]);
 		if (strchr(names[i], '/') || (l > 5 && !strcmp(names[i] + l - 5, ".yaml"))) {
@@ -454,7 +326,7 @@ static item *resolve(const char *dir, char **names, size_t n)
 			items[i].path = malloc(strlen(dir) + l + 8);
 			sprintf(items[i].path, "%s/%s.yaml", dir, names[i]);
 		}
-		load_item(&items[i]);
+		hx_entry_load(&items[i]);
 	}
 	return items;
 }
@@ -470,9 +342,9 @@ typedef struct {
 static int report_run_all(void *ud, const char *results_dir)
 {
 	report_ctx *c = ud;
-	item *items;
+	hx_entry *items;
 	size_t n;
-	if (list_dir(c->dir, &items, &n) < 0)
+	if (hx_list_dir(c->dir, &items, &n) < 0)
 		return -1;
 	double t0 = hx_now_ms();
 	bool intr;
@@ -480,7 +352,7 @@ static int report_run_all(void *ud, const char *results_dir)
 	int bad = run_items(items, n, c->paths, c->par, c->verbose, results_dir, false, &intr, &na);
 	printf("%zu scenario(s): %zu passed, %d not passed, %zu not applicable (%.1f s)\n", n, n - (size_t)bad - na, bad,
 	       na, (hx_now_ms() - t0) / 1000.0);
-	free_items(items, n);
+	hx_entries_free(items, n);
 	return bad;
 }
 
@@ -525,6 +397,8 @@ int main(int argc, char **argv)
 		return cmd_events(argc - i, argv + i);
 	if (!strcmp(cmd, "schema"))
 		return hx_schema_main(argc - i, argv + i);
+	if (!strcmp(cmd, "prove"))
+		return hx_prove_main(argc - i, argv + i, dir, &paths);
 	if (!strcmp(cmd, "actions")) {
 		printf("Scenario actions (the `actions:` list of a scenario file):\n");
 		hx_actions_help(stdout);
@@ -579,7 +453,7 @@ int main(int argc, char **argv)
 		rc = cmd_list(dir, clause);
 	} else if (!strcmp(cmd, "run") || !strcmp(cmd, "explain")) {
 		bool explain = !strcmp(cmd, "explain");
-		item *items;
+		hx_entry *items;
 		size_t n;
 		if (explain && nn != 1) {
 			fprintf(stderr, "neira-harness: explain takes one scenario NAME\n");
@@ -595,7 +469,7 @@ int main(int argc, char **argv)
 			items = resolve(dir, names, nn);
 			n = nn;
 		} else if (all || clause) {
-			if (list_dir(dir, &items, &n) < 0) {
+			if (hx_list_dir(dir, &items, &n) < 0) {
 				free(names);
 				return 1;
 			}
@@ -603,7 +477,7 @@ int main(int argc, char **argv)
 				size_t k = 0;
 				for (size_t j = 0; j < n; j++) {
 					if (!items[j].sc || hx_scenario_has_clause(items[j].sc, clause)) {
-						item t = items[k];
+						hx_entry t = items[k];
 						items[k++] = items[j];
 						items[j] = t;
 					}
@@ -631,7 +505,7 @@ int main(int argc, char **argv)
 		int bad = run_items(items, n, &paths, explain ? 1 : par, verbose, results, explain, &intr, &na);
 		printf("%zu scenario(s): %zu passed, %d not passed, %zu not applicable to this host (%.1f s)\n", n,
 		       n - (size_t)bad - na, bad, na, (hx_now_ms() - t0) / 1000.0);
-		free_items(items, n);
+		hx_entries_free(items, n);
 		rc = intr ? 130 : bad ? 1 : 0;
 	} else if (!strcmp(cmd, "report")) {
 		ropts.meta = meta;

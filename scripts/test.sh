@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test suite: unit, integration, cross-stack and scenario tests, then the
-# native unit tests again under valgrind memcheck, and a warnings-as-errors
-# compile with clang. Ends with one line "N passed, N failed, N skipped".
+# native unit tests again under valgrind memcheck, a warnings-as-errors
+# compile with clang, the clang ASan+UBSan lane and bounded fuzz runs. Ends
+# with one line "N passed, N failed, N skipped".
 # Usage: scripts/test.sh [extra meson test arguments, e.g. --suite H]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,7 @@ scripts/build.sh || exit 1
 
 status=0
 rm -f build/meson-logs/testlog-main.json build/meson-logs/testlog-valgrind.json
+rm -f build-asan/meson-logs/testlog.json
 meson test -C build --print-errorlogs --num-processes 2 "$@" || status=1
 cp build/meson-logs/testlog.json build/meson-logs/testlog-main.json 2>/dev/null
 if [ $# -eq 0 ]; then
@@ -18,10 +20,15 @@ if [ $# -eq 0 ]; then
     echo "== clang build (warnings are errors) =="
     { [ -f build-clang/build.ninja ] || CC=clang meson setup build-clang >/dev/null; } &&
       meson compile -C build-clang >/dev/null || { echo "clang build failed" >&2; status=1; }
+    echo "== sanitizer lane: clang ASan+UBSan, unit + integration + scenario (scripts/sanitize.sh) =="
+    scripts/sanitize.sh || status=1
+    echo "== fuzz lane: each libFuzzer target 5 s (scripts/fuzz.sh 5) =="
+    scripts/fuzz.sh 5 || status=1
   fi
 fi
 # One closing line that any CI can read, counted over both lanes.
-/usr/bin/python3 - build/meson-logs/testlog-main.json build/meson-logs/testlog-valgrind.json <<'PY'
+/usr/bin/python3 - build/meson-logs/testlog-main.json build/meson-logs/testlog-valgrind.json \
+  build-asan/meson-logs/testlog.json <<'PY'
 import json, os, sys
 counts = {"passed": 0, "failed": 0, "skipped": 0}
 for path in sys.argv[1:]:

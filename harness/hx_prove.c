@@ -1,0 +1,322 @@
+/* hx_prove: `neira-harness prove` — the proof matrix of issue 11. Every
+ * scenario runs against every supervisor given (conforming ones with --host,
+ * the seed's defective design with --seed); the result is scenario ×
+ * supervisor and clause × supervisor, and for each catalogued seed defect
+ * (docs/seed-defects.yaml) the scenario(s) that catch it: a scenario catches
+ * a defect when it fails on the seed design and passes on every conforming
+ * supervisor. Exit 0 only when the conforming supervisors pass every
+ * applicable scenario, every defect is caught, and the seed design fails. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libfyaml.h>
+
+#include "hx_internal.h"
+#include "hx_isolate.h"
+#include "hx_yaml.h"
+
+#define MAX_SUP 8
+
+typedef struct sup_col {
+	const char *name, *path;
+	bool seed;
+	json_t *verdicts; /* scenario name → verdict */
+	int pass, fail, na;
+} sup_col;
+
+typedef struct prove_run {
+	sup_col *col;
+	const hx_entry *items;
+	const char *outdir;
+} prove_run;
+
+static void on_result(void *ud, size_t i, json_t *res, hx_iso *iso)
+{
+	(void)iso;
+	prove_run *p = ud;
+	const char *v = json_string_value(json_object_get(res, "verdict")) ?: "error";
+	json_object_set_new(p->col->verdicts, hx_entry_name(&p->items[i]), json_string(v));
+	p->col->pass += !strcmp(v, "pass");
+	p->col->na += !strcmp(v, "not_applicable");
+	p->col->fail += strcmp(v, "pass") && strcmp(v, "not_applicable");
+	char path[1400];
+	snprintf(path, sizeof(path), "%s/%s/%s.json", p->outdir, p->col->name, hx_entry_name(&p->items[i]));
+	json_dump_file(res, path, JSON_INDENT(1) | JSON_SORT_KEYS);
+	fputc(!strcmp(v, "pass") ? '.' : !strcmp(v, "not_applicable") ? '-' : 'F', stderr);
+}
+
+/* The defect catalogue: a YAML list of {id, seed, where, clause, caught_by,
+ * note}; every scenario it names must exist. */
+static json_t *load_defects(const char *file, const hx_entry *items, size_t n, char *err, size_t errlen)
+{
+	struct fy_parse_cfg cfg = { .flags = FYPCF_DEFAULT_DOC };
+	struct fy_document *fyd = fy_document_build_from_file(&cfg, file);
+	if (!fyd) {
+		snprintf(err, errlen, "%s: cannot read or not valid YAML", file);
+		return NULL;
+	}
+	hx_yctx c = { .file = file, .err = err, .errlen = errlen };
+	int rc = 0;
+	struct fy_node *root = fy_document_root(fyd);
+	json_t *d = NULL;
+	if (!root || !fy_node_is_sequence(root))
+		hx_yerr(&c, root, "(root)", "must be a list of defects");
+	else
+		d = hx_yjson(&c, root, "(root)", &rc);
+	static const char *const keys[] = { "id", "seed", "where", "clause", "caught_by", "note", NULL };
+	void *it = NULL;
+	struct fy_node *e;
+	int k = 0;
+	while (d && (e = fy_node_sequence_iterate(root, &it))) {
+		char field[32];
+		snprintf(field, sizeof(field), "[%d]", k);
+		json_t *x = json_array_get(d, (size_t)k++);
+		if (hx_ykeys(&c, e, field, keys) < 0 || !json_is_string(json_object_get(x, "id")) ||
+		    !json_is_string(json_object_get(x, "clause")) || !json_is_array(json_object_get(x, "caught_by"))) {
+			if (!err[0])
+				hx_yerr(&c, e, field, "a defect needs id, clause and caught_by (a list of scenarios)");
+			json_decref(d);
+			d = NULL;
+			break;
+		}
+		size_t j;
+		json_t *s;
+		json_array_foreach(json_object_get(x, "caught_by"), j, s) {
+			bool found = false;
+			for (size_t m = 0; m < n; m++)
+				found = found || (json_is_string(s) && !strcmp(hx_entry_name(&items[m]), json_string_value(s)));
+			if (!found) {
+				hx_yerr(&c, e, field, "caught_by names '%s', which is not a scenario in the directory",
+					json_is_string(s) ? json_string_value(s) : "?");
+				json_decref(d);
+				d = NULL;
+				break;
+			}
+		}
+	}
+	fy_document_destroy(fyd);
+	return d;
+}
+
+static const char *cell(const char *v)
+{
+	return !v ? "?" : !strcmp(v, "pass") ? "pass" : !strcmp(v, "not_applicable") ? "n/a" : !strcmp(v, "fail") ? "**FAIL**"
+												       : "**ERROR**";
+}
+
+static void usage_prove(FILE *f)
+{
+	fprintf(f, "Usage: neira-harness prove --host NAME=PATH [--host NAME=PATH]... --seed NAME=PATH\n"
+		   "                           [--defects FILE] [--out DIR] [-j N]\n"
+		   "Run every scenario against each supervisor; write DIR/prove.{md,json} (default\n"
+		   "reports/out/prove): scenario x supervisor, clause x supervisor, and per seed defect\n"
+		   "the scenarios that catch it (fail on the seed design, pass on every --host).\n"
+		   "Exit 0 only if the --host supervisors pass every applicable scenario, every\n"
+		   "catalogued defect is caught and the seed design fails; 1 otherwise; 2 usage.\n");
+}
+
+int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
+{
+	sup_col cols[MAX_SUP];
+	size_t nc = 0;
+	const char *defects_file = NULL, *outdir = "reports/out/prove";
+	int par = 2;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		bool seed = !strcmp(a, "--seed");
+		if ((!strcmp(a, "--host") || seed) && i + 1 < argc) {
+			char *eq = strchr(argv[++i], '=');
+			if (!eq || eq == argv[i] || !eq[1] || nc >= MAX_SUP) {
+				fprintf(stderr, "neira-harness: prove: %s wants NAME=PATH (at most %d)\n", a, MAX_SUP);
+				return 2;
+			}
+			*eq = '\0';
+			cols[nc++] = (sup_col){ .name = argv[i], .path = eq + 1, .seed = seed, .verdicts = json_object() };
+		} else if (!strcmp(a, "--defects") && i + 1 < argc) {
+			defects_file = argv[++i];
+		} else if (!strcmp(a, "--out") && i + 1 < argc) {
+			outdir = argv[++i];
+		} else if (!strcmp(a, "-j") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v < 1 || v > 64) {
+				fprintf(stderr, "neira-harness: prove: -j wants 1..64, not %s\n", argv[i]);
+				return 2;
+			}
+			par = (int)v;
+		} else {
+			if (strcmp(a, "-h") && strcmp(a, "--help"))
+				fprintf(stderr, "neira-harness: prove: unknown argument %s\n", a);
+			usage_prove(strcmp(a, "-h") && strcmp(a, "--help") ? stderr : stdout);
+			return strcmp(a, "-h") && strcmp(a, "--help") ? 2 : 0;
+		}
+	}
+	size_t nseed = 0;
+	for (size_t c = 0; c < nc; c++)
+		nseed += cols[c].seed;
+	if (nc == nseed || !nseed) {
+		usage_prove(stderr);
+		return 2;
+	}
+	hx_entry *items;
+	size_t n;
+	if (hx_list_dir(dir, &items, &n) < 0)
+		return 2;
+	char deffile[1024];
+	if (!defects_file) {
+		snprintf(deffile, sizeof(deffile), "%s/../docs/seed-defects.yaml", dir);
+		defects_file = deffile;
+	}
+	char err[2048] = "";
+	json_t *defects = load_defects(defects_file, items, n, err, sizeof(err));
+	if (!defects) {
+		fprintf(stderr, "neira-harness: prove: %s\n", err);
+		hx_entries_free(items, n);
+		return 2;
+	}
+	mkdir(outdir, 0755);
+	hx_batch_item *b = calloc(n + 1, sizeof(*b));
+	for (size_t i = 0; i < n; i++)
+		b[i] = (hx_batch_item){ hx_entry_name(&items[i]), items[i].path, items[i].sc, items[i].err };
+	double t0 = hx_now_ms();
+	for (size_t c = 0; c < nc && !hx_run_interrupted(); c++) {
+		char sub[1200];
+		snprintf(sub, sizeof(sub), "%s/%s", outdir, cols[c].name);
+		mkdir(sub, 0755);
+		hx_paths p = *base;
+		p.host = cols[c].path;
+		prove_run pr = { &cols[c], items, outdir };
+		fprintf(stderr, "%-12s ", cols[c].name);
+		hx_iso_batch(b, n, &p, par, false, on_result, &pr);
+		fprintf(stderr, "  %d pass, %d fail, %d n/a\n", cols[c].pass, cols[c].fail, cols[c].na);
+	}
+	free(b);
+
+	/* defects: caught by a scenario that fails on a seed design and passes
+	 * on every conforming supervisor */
+	json_t *djson = json_array();
+	size_t di, caught_total = 0;
+	json_t *d;
+	json_array_foreach(defects, di, d) {
+		json_t *by = json_array();
+		size_t j;
+		json_t *s;
+		json_array_foreach(json_object_get(d, "caught_by"), j, s) {
+			bool on_seed = false, on_all = true;
+			for (size_t c = 0; c < nc; c++) {
+				const char *v = json_string_value(json_object_get(cols[c].verdicts, json_string_value(s)));
+				if (cols[c].seed)
+					on_seed = on_seed || (v && !strcmp(v, "fail"));
+				else
+					on_all = on_all && v && !strcmp(v, "pass");
+			}
+			if (on_seed && on_all)
+				json_array_append(by, s);
+		}
+		caught_total += json_array_size(by) > 0;
+		json_array_append_new(djson, json_pack("{s:O, s:O, s:O?, s:O?, s:O, s:o, s:b}", "id", json_object_get(d, "id"),
+						       "clause", json_object_get(d, "clause"), "seed", json_object_get(d, "seed"),
+						       "where", json_object_get(d, "where"), "listed", json_object_get(d, "caught_by"),
+						       "caught_by", by, "caught", json_array_size(by) > 0));
+	}
+
+	/* the Markdown and JSON */
+	char path[1200];
+	snprintf(path, sizeof(path), "%s/prove.md", outdir);
+	FILE *md = fopen(path, "we");
+	json_t *pj = json_pack("{s:s, s:f, s:[], s:o, s:{}}", "schema", "neira.prove/1", "duration_ms",
+			       hx_now_ms() - t0, "supervisors", "defects", djson, "scenarios");
+	bool conforming_ok = true, seed_fails = false;
+	for (size_t c = 0; c < nc; c++) {
+		json_array_append_new(json_object_get(pj, "supervisors"),
+				      json_pack("{s:s, s:s, s:s, s:i, s:i, s:i}", "name", cols[c].name, "path", cols[c].path,
+						"role", cols[c].seed ? "seed" : "conforming", "pass", cols[c].pass, "fail",
+						cols[c].fail, "not_applicable", cols[c].na));
+		if (cols[c].seed)
+			seed_fails = seed_fails || cols[c].fail > 0;
+		else
+			conforming_ok = conforming_ok && cols[c].fail == 0;
+	}
+	if (md) {
+		fprintf(md, "# Proof matrix: the fixed design passes, the seed's design fails\n\n");
+		fprintf(md, "Every scenario against every supervisor (pass / **FAIL** / n/a = the host lacks a "
+			    "capability the scenario requires). A seed defect is *caught* by a scenario that "
+			    "fails on the seed design and passes on every conforming supervisor.\n\n");
+		fprintf(md, "| supervisor | role | pass | fail | n/a |\n|---|---|---|---|---|\n");
+		for (size_t c = 0; c < nc; c++)
+			fprintf(md, "| %s | %s | %d | %d | %d |\n", cols[c].name, cols[c].seed ? "seed design" : "conforming",
+				cols[c].pass, cols[c].fail, cols[c].na);
+		fprintf(md, "\n## Seed defects (%zu of %zu caught)\n\n| defect | clause | caught by | seed |\n|---|---|---|---|\n",
+			caught_total, json_array_size(djson));
+		json_array_foreach(djson, di, d) {
+			fprintf(md, "| %s | %s | ", json_string_value(json_object_get(d, "id")),
+				json_string_value(json_object_get(d, "clause")));
+			size_t j;
+			json_t *s;
+			if (!json_array_size(json_object_get(d, "caught_by")))
+				fprintf(md, "**NOT CAUGHT**");
+			json_array_foreach(json_object_get(d, "caught_by"), j, s)
+				fprintf(md, "%s%s", j ? ", " : "", json_string_value(s));
+			char seedtext[240];
+			snprintf(seedtext, sizeof(seedtext), "%s", json_string_value(json_object_get(d, "seed")) ?: "");
+			for (char *q = seedtext; *q; q++)
+				if (*q == '|' || *q == '\n')
+					*q = ' ';
+			fprintf(md, " | %s |\n", seedtext);
+		}
+		fprintf(md, "\n## Scenario × supervisor\n\n| scenario | clauses |");
+		for (size_t c = 0; c < nc; c++)
+			fprintf(md, " %s |", cols[c].name);
+		fprintf(md, "\n|---|---|");
+		for (size_t c = 0; c < nc; c++)
+			fprintf(md, "---|");
+		fprintf(md, "\n");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *name = hx_entry_name(&items[i]);
+		json_t *row = json_object();
+		char cls[160] = "";
+		size_t j;
+		json_t *cl;
+		json_array_foreach(items[i].sc ? json_object_get(items[i].sc->doc, "clauses") : NULL, j, cl) {
+			size_t l = strlen(cls);
+			snprintf(cls + l, sizeof(cls) - l, "%s%s", j ? " " : "", json_string_value(cl));
+		}
+		if (md)
+			fprintf(md, "| %s | %s |", name, cls);
+		for (size_t c = 0; c < nc; c++) {
+			const char *v = json_string_value(json_object_get(cols[c].verdicts, name));
+			json_object_set_new(row, cols[c].name, json_string(v ? v : "not_run"));
+			if (md)
+				fprintf(md, " %s |", cell(v));
+		}
+		if (md)
+			fprintf(md, "\n");
+		json_object_set_new(json_object_get(pj, "scenarios"), name, row);
+	}
+	bool ok = conforming_ok && seed_fails && caught_total == json_array_size(djson) && !hx_run_interrupted();
+	json_object_set_new(pj, "verdict", json_string(ok ? "pass" : "fail"));
+	if (md)
+		fclose(md);
+	snprintf(path, sizeof(path), "%s/prove.json", outdir);
+	json_dump_file(pj, path, JSON_INDENT(1));
+	printf("prove: %s — conforming supervisors %s; seed design %s; %zu of %zu seed defects caught (%.0f s)\n"
+	       "prove: %s/prove.md\n",
+	       ok ? "PASS" : "FAIL", conforming_ok ? "pass every applicable scenario" : "FAIL some",
+	       seed_fails ? "fails" : "DOES NOT FAIL", caught_total, json_array_size(djson), (hx_now_ms() - t0) / 1000,
+	       outdir);
+	json_array_foreach(djson, di, d)
+		if (!json_is_true(json_object_get(d, "caught")))
+			printf("prove: defect %s (%s) is not caught by any scenario that passes on every conforming "
+			       "supervisor and fails on the seed design\n",
+			       json_string_value(json_object_get(d, "id")), json_string_value(json_object_get(d, "clause")));
+	json_decref(pj);
+	json_decref(defects);
+	for (size_t c = 0; c < nc; c++)
+		json_decref(cols[c].verdicts);
+	hx_entries_free(items, n);
+	return hx_run_interrupted() ? 130 : ok ? 0 : 1;
+}
