@@ -1,5 +1,6 @@
 /* neira-harness: list, run and explain conformance scenarios against
  * neira-host (driven from outside through `neira-host drive`). */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "ac.h"
+#include "neira_config.h"
 #include "hx.h"
 #include "hx_internal.h"
 #include "hx_isolate.h"
@@ -368,6 +370,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		if (!strcmp(a, "--version")) {
+			printf("neira-harness %s (drive protocol 1)\n", NEIRA_VERSION);
+			return 0;
+		}
 		if (i + 1 >= argc) {
 			usage(stderr);
 			return 2;
@@ -427,10 +433,23 @@ int main(int argc, char **argv)
 			ropts.testlog = argv[++i];
 		else if (!strcmp(a, "--meta") && i + 1 < argc)
 			meta[ropts.n_meta++] = argv[++i];
-		else if (!strcmp(a, "-j") && i + 1 < argc)
-			par = atoi(argv[++i]);
-		else if (!strncmp(a, "-j", 2) && a[2])
-			par = atoi(a + 2);
+		else if ((!strcmp(a, "-j") && i + 1 < argc) || (!strncmp(a, "-j", 2) && a[2])) {
+			const char *v = a[2] ? a + 2 : argv[++i];
+			char *end;
+			long pv = strtol(v, &end, 10);
+			if (*end || end == v || pv < 1 || pv > 64) {
+				fprintf(stderr, "neira-harness: -j wants a number of parallel scenarios in 1..64, not '%s'\n", v);
+				free(names);
+				free(meta);
+				return 2;
+			}
+			par = (int)pv;
+		} else if ((!strcmp(a, "--scenarios") || !strcmp(a, "--host") || !strcmp(a, "--fake-agent") ||
+			    !strcmp(a, "--agent")) && i + 1 < argc) { /* global options after the command too */
+			const char **slot = !strcmp(a, "--scenarios") ? &dir : !strcmp(a, "--host") ? &paths.host
+					    : !strcmp(a, "--fake-agent") ? &paths.fake_agent : &paths.ref_agent;
+			*slot = argv[++i];
+		}
 		else if (!strcmp(a, "--all"))
 			all = true;
 		else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
@@ -446,8 +465,29 @@ int main(int argc, char **argv)
 		} else
 			names[nn++] = argv[i];
 	}
-	if (par < 1)
-		par = 1;
+	if (clause) { /* a clause (H1) or family letters (H, LH); case does not matter */
+		static char cl[16];
+		snprintf(cl, sizeof(cl), "%s", clause);
+		for (char *q = cl; *q; q++)
+			*q = (char)toupper((unsigned char)*q);
+		bool ok = cl[0] != '\0';
+		for (const char *q = cl; *q; q++)
+			ok = ok && strchr("LHMCKSOPA0123456789", *q);
+		if (!ok || (isdigit((unsigned char)cl[1]) && (cl[2] || !strchr("LHMCKSOPA", cl[0])))) {
+			fprintf(stderr, "neira-harness: --clause '%s' is not a SPEC clause (L1, H1…) or family (L, H, M, C, "
+					"K, S, O, P, A)\n", clause);
+			free(names);
+			free(meta);
+			return 2;
+		}
+		clause = cl;
+	}
+	if (results && mkdir(results, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "neira-harness: --results %s: %s\n", results, strerror(errno));
+		free(names);
+		free(meta);
+		return 2;
+	}
 	int rc;
 	if (!strcmp(cmd, "list")) {
 		rc = cmd_list(dir, clause);
@@ -468,6 +508,29 @@ int main(int argc, char **argv)
 			}
 			items = resolve(dir, names, nn);
 			n = nn;
+			for (size_t k = 0; k < n; k++) /* a misspelt name is a usage error, with a suggestion */
+				if (!items[k].sc && access(items[k].path, F_OK) < 0) {
+					hx_entry *all_e;
+					size_t na_e = 0;
+					const char *near = NULL;
+					char nearbuf[256] = "";
+					if (hx_list_dir(dir, &all_e, &na_e) == 0) {
+						const char **cands = calloc(na_e + 1, sizeof(char *));
+						for (size_t m = 0; m < na_e; m++)
+							cands[m] = hx_entry_name(&all_e[m]);
+						near = nv_nearest(names[k], cands, na_e);
+						if (near)
+							snprintf(nearbuf, sizeof(nearbuf), "%s", near);
+						free(cands);
+						hx_entries_free(all_e, na_e);
+					}
+					fprintf(stderr, "neira-harness: no scenario '%s' in %s%s%s%s\n", names[k], dir,
+						nearbuf[0] ? " (did you mean '" : "", nearbuf, nearbuf[0] ? "'?)" : "");
+					hx_entries_free(items, n);
+					free(names);
+					free(meta);
+					return 2;
+				}
 		} else if (all || clause) {
 			if (hx_list_dir(dir, &items, &n) < 0) {
 				free(names);
