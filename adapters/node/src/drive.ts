@@ -8,7 +8,7 @@
 
 import * as fs from 'node:fs';
 
-import type { EventName, EventSink } from './events';
+import { protocolJSON, type EventName, type EventSink } from './events';
 import type { CallRequest, SupervisorDesign } from './host';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -49,7 +49,7 @@ export class Drive {
   private reply(cmd: Cmd | null, body: Record<string, unknown>): void {
     const out: Record<string, unknown> = { ...body };
     if (cmd && 'id' in cmd) out.id = cmd.id;
-    this.write(JSON.stringify(out));
+    this.write(protocolJSON(out));
   }
 
   /** One stdin line. */

@@ -89,6 +89,17 @@ export function ms3(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
 
+/**
+ * JSON text of a protocol line. A NUL inside a string is valid JSON
+ * ("\\u0000") but many readers refuse it (jansson without JSON_ALLOW_NUL):
+ * it becomes U+FFFD, the exact bytes travel in a *_b64 twin where defined.
+ */
+export function protocolJSON(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    typeof x === 'string' && x.includes('\u0000') ? x.replace(/\u0000/g, '\uFFFD') : x,
+  );
+}
+
 export type EventListener = (name: EventName, line: Record<string, unknown>) => void;
 
 /** Writes each event as one JSON line (protocol stdout) and tells listeners (wait_event). */
@@ -105,7 +116,7 @@ export class EventSink {
 
   emit<K extends EventName>(name: K, fields: EventFields[K]): void {
     const line: Record<string, unknown> = { t_ms: ms3(this.clock.nowMs()), event: name, ...fields };
-    this.write(JSON.stringify(line));
+    this.write(protocolJSON(line));
     for (const l of this.listeners) l(name, line);
   }
 }

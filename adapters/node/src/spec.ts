@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { CircuitBreaker } from './breaker';
-import { parseWire, setBytes } from './bytes';
+import { lossyText, parseWire, setBytes } from './bytes';
 import type { Config } from './config';
 import { StructuredError, errCode, errnoNumber, signalNumber, type ErrorRecord } from './errors';
 import type { BreakerName, EventSink, MethodName, StateName, Stream } from './events';
@@ -44,19 +44,14 @@ class Failure extends Error {
   }
 }
 
-/** Resolves after ms unless the signal aborts first (then rejects with its reason); the timer is always cleared. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
+/** true when p settles within ms, false when ms pass first; the timer is always cleared. */
+function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    void p.then(() => {
       clearTimeout(t);
-      reject(signal?.reason);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+      resolve(true);
+    });
   });
 }
 
@@ -213,7 +208,7 @@ export class PythonAPIManager implements SupervisorDesign {
       reason: this.state === 'ready' ? null : this.reason,
       error: this.state === 'ready' ? null : (this.lastError?.toJSON() ?? null),
       init_ms: ms3(Math.max(this.initMs, 0)),
-      agent_version: this.agentVersion.length > 0 ? this.agentVersion.toString('utf8') : null,
+      agent_version: this.agentVersion.length > 0 ? lossyText(this.agentVersion) : null,
       pid: this.childAlive ? this.childPid : null,
     };
   }
@@ -225,6 +220,7 @@ export class PythonAPIManager implements SupervisorDesign {
     const abort = new AbortController();
     this.initAbort = abort;
     try {
+      this.refuseUnsupported();
       this.agentPath = this.resolveAgentPath();
       this.prepareSocket();
       this.spawnAgent();
@@ -240,6 +236,19 @@ export class PythonAPIManager implements SupervisorDesign {
     } finally {
       this.initAbort = null;
       this.stopReadinessWatch();
+    }
+  }
+
+  /** Settings this host cannot honour are an error, never silently ignored. */
+  private refuseUnsupported(): void {
+    const no: string[] = [];
+    if (this.cfg.check_peer) no.push('check_peer (Node cannot read SO_PEERCRED: capability peer_check)');
+    if (this.cfg.restart) no.push('restart (capability restart_policy)');
+    if (no.length > 0) {
+      throw new Failure(
+        'config_error',
+        new StructuredError(`configuration: not supported by ${this.name}: ${no.join('; ')}`, 'config', errnoNumber('ENOTSUP')),
+      );
     }
   }
 
@@ -972,7 +981,7 @@ export class PythonAPIManager implements SupervisorDesign {
       if (transport.includes(r.code) && this.childAlive) {
         // L8: a transport failure may be the agent dying; its exit is
         // usually milliseconds behind the broken stream
-        const gone = await Promise.race([this.exited.then(() => true), sleep(DIED_GRACE_MS).then(() => false)]);
+        const gone = await within(this.exited, DIED_GRACE_MS);
         if (gone) return 'died';
       }
       if (!this.childAlive && this.exitInfo && transport.includes(r.code)) return 'died';
@@ -1098,10 +1107,7 @@ export class PythonAPIManager implements SupervisorDesign {
       this.state = 'stopping'; // an exit now is expected: no L6/L8 (no event: restored below)
       this.signalGroup('SIGTERM');
       step('sigterm', { pid: this.childPid, pgid: this.childPid });
-      const exited = await Promise.race([
-        this.exited.then(() => true),
-        sleep(this.cfg.shutdown_grace_ms).then(() => false),
-      ]);
+      const exited = await within(this.exited, this.cfg.shutdown_grace_ms);
       if (!exited) {
         this.signalGroup('SIGKILL');
         step('sigkill', { pid: this.childPid, pgid: this.childPid });
