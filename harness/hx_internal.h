@@ -149,6 +149,7 @@ typedef struct hx_ctx {
 	json_t *init_reply, *pre_snap, *final_snap; /* borrowed from h.replies */
 	int harness_fds_before, host_fds_pre, host_fds_post;
 	json_t *host_fd_pre, *host_fd_post; /* their targets, to name a leak */
+	double fd_settle_ms;  /* how long the host's fd count took to return after stop */
 	bool stopped;         /* a stop was sent (or the host was killed) */
 	bool timed_out;
 	int host_killed_sig;  /* kill_host: the signal sent, 0 if none */

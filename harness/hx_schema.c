@@ -40,9 +40,8 @@ static json_t *object_schema(const char *tag, const char *name, const char *desc
 	json_t *props = json_object(), *req = json_array();
 	for (size_t i = 0; i < n_common + n; i++) {
 		const nv_field *f = i < n_common ? &common[i] : &fields[i - n_common];
-		json_t *p = json_pack("{s:o, s:s}", "type", types_of(f->types), "description", f->desc);
-		if (!strcmp(f->name, tag))
-			p = json_pack("{s:s, s:s}", "const", name, "description", f->desc);
+		json_t *p = !strcmp(f->name, tag) ? json_pack("{s:s, s:s}", "const", name, "description", f->desc)
+						  : json_pack("{s:o, s:s}", "type", types_of(f->types), "description", f->desc);
 		json_object_set_new(props, f->name, p);
 		if (!(f->types & NV_OPT))
 			json_array_append_new(req, json_string(f->name));
