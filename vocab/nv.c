@@ -132,6 +132,40 @@ static bool type_ok(const json_t *v, unsigned types)
 	return false;
 }
 
+/* One object against its declaration: only declared fields (common or its
+ * own), each of a declared type, every non-optional one present. `what` and
+ * `name` label the message ("event spawn", "reply init"). */
+static int check_fields(const json_t *o, const char *what, const char *name, const nv_field *common, size_t nc,
+			const nv_field *fields, size_t nf, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)o, k, v) {
+		const nv_field *f = NULL;
+		for (size_t i = 0; i < nc + nf && !f; i++) {
+			const nv_field *c = i < nc ? &common[i] : &fields[i - nc];
+			if (!strcmp(c->name, k))
+				f = c;
+		}
+		if (!f) {
+			snprintf(err, errlen, "%s %s: field %s is not declared for this %s", what, name, k, what);
+			return -EINVAL;
+		}
+		if (!type_ok(v, f->types)) {
+			snprintf(err, errlen, "%s %s: field %s has the wrong JSON type", what, name, k);
+			return -EINVAL;
+		}
+	}
+	for (size_t i = 0; i < nc + nf; i++) {
+		const nv_field *c = i < nc ? &common[i] : &fields[i - nc];
+		if (!(c->types & NV_OPT) && !json_object_get(o, c->name)) {
+			snprintf(err, errlen, "%s %s: field %s is missing", what, name, c->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int nv_event_check(const json_t *ev, char *err, size_t errlen)
 {
 	const char *name = json_string_value(json_object_get(ev, "event"));
@@ -146,29 +180,8 @@ int nv_event_check(const json_t *ev, char *err, size_t errlen)
 			 near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
 		return -EINVAL;
 	}
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)ev, k, v) {
-		const nv_field *f = nv_event_field(e, k);
-		if (!f) {
-			snprintf(err, errlen, "event %s: field %s is not declared for this event", name, k);
-			return -EINVAL;
-		}
-		if (!type_ok(v, f->types)) {
-			snprintf(err, errlen, "event %s: field %s has the wrong JSON type", name, k);
-			return -EINVAL;
-		}
-	}
-	if (!json_is_number(json_object_get(ev, "t_ms"))) {
-		snprintf(err, errlen, "event %s: field t_ms is missing", name);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < e->n_fields; i++)
-		if (!(e->fields[i].types & NV_OPT) && !json_object_get(ev, e->fields[i].name)) {
-			snprintf(err, errlen, "event %s: field %s is missing", name, e->fields[i].name);
-			return -EINVAL;
-		}
-	return 0;
+	return check_fields(ev, "event", name, nv__common, sizeof(nv__common) / sizeof(nv__common[0]), e->fields,
+			    e->n_fields, err, errlen);
 }
 
 void nv_event_names(const nv_event *e, char *buf, size_t len)
@@ -365,29 +378,5 @@ int nv_reply_check(const json_t *rep, char *err, size_t errlen)
 		snprintf(err, errlen, "reply %s: not a reply kind of the contract", kind ? kind : "(none)");
 		return -EINVAL;
 	}
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)rep, k, v) {
-		const nv_field *f = NULL;
-		for (size_t i = 0; i < 2 && !f; i++)
-			if (!strcmp(nv__reply_common[i].name, k))
-				f = &nv__reply_common[i];
-		for (size_t i = 0; i < r->n_fields && !f; i++)
-			if (!strcmp(r->fields[i].name, k))
-				f = &r->fields[i];
-		if (!f) {
-			snprintf(err, errlen, "reply %s: field %s is not declared for this reply", kind, k);
-			return -EINVAL;
-		}
-		if (!type_ok(v, f->types)) {
-			snprintf(err, errlen, "reply %s: field %s has the wrong JSON type", kind, k);
-			return -EINVAL;
-		}
-	}
-	for (size_t i = 0; i < r->n_fields; i++)
-		if (!(r->fields[i].types & NV_OPT) && !json_object_get(rep, r->fields[i].name)) {
-			snprintf(err, errlen, "reply %s: field %s is missing", kind, r->fields[i].name);
-			return -EINVAL;
-		}
-	return 0;
+	return check_fields(rep, "reply", kind, nv__reply_common, 2, r->fields, r->n_fields, err, errlen);
 }
