@@ -207,6 +207,7 @@ export class SeedPythonAPIManager implements SupervisorDesign {
     }
     // SEED DEFECT SD-L5-stale-kept: a socket file left by an earlier run is not removed before the spawn — fixed by SPEC L5
     const socketFilePath = this.socketPath.replace('unix://', '');
+    // SEED DEFECT SD-L7-no-pgid: the agent shares the host's process group; its descendants are never signalled — fixed by SPEC L7 (issue 15)
     // SEED DEFECT SD-L7-no-pdeathsig: nothing makes the agent die with the host (no PR_SET_PDEATHSIG), no process group — fixed by SPEC L7
     this.pythonProcess = spawn(this.agentPath, [], {
       env: {
@@ -257,6 +258,7 @@ export class SeedPythonAPIManager implements SupervisorDesign {
     const socketReady = await this.waitForSocketReady(this.socketPath, this.cfg.ready_timeout_ms);
     if (!socketReady) this.logger.warn('socket not found, trying anyway');
     // 2. "Ожидание сигнала готовности" — the marker, within the same 15 s ("вовремя")
+    // SEED DEFECT SD-L5-sequential-timeouts: socket wait, then marker wait, each with its own 15 s: up to 30 s before the first health check — fixed by SPEC L5 (one ready_timeout from the spawn)
     if (!this.agentReady) {
       let timer: NodeJS.Timeout | null = null;
       const timedOut = await Promise.race([
@@ -510,6 +512,7 @@ export class SeedPythonAPIManager implements SupervisorDesign {
 
   // SEED DEFECT SD-L7-no-wait: stop sends SIGTERM and returns: no grace, no SIGKILL, no reap — fixed by SPEC L7
   // SEED DEFECT SD-L7-socket-left: the socket file is never removed by the manager — fixed by SPEC L7
+  // SEED DEFECT SD-L7-pipes-left: the agent's stdin/stdout/stderr pipes stay open after stop — fixed by SPEC L7 (every pipe closed)
   async stop(): Promise<StopReply> {
     const start = this.now();
     this.setState('stopping');
@@ -529,6 +532,7 @@ export class SeedPythonAPIManager implements SupervisorDesign {
 }
 
 /** proto-loader-style decoding of a reply (keepCase objects), as the seed's typed client returns them. */
+// SEED DEFECT SD-O3-lossy-strings: reply strings decoded as JS strings: bytes that are not UTF-8 (and NULs) are lost — fixed by SPEC O3 (issue 15: *_b64 twins)
 function decodeResponse(m: ProtoMethod, data: Buffer): Record<string, unknown> {
   const w = parseWire(data);
   const str = (n: number): string => (w.bytes.get(n) ?? Buffer.alloc(0)).toString('utf8');
