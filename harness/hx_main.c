@@ -79,7 +79,8 @@ static void usage(FILE *f)
 		"(schema neira.scenario-result/1). Exit status: 0 all passed, 1 a scenario\n"
 		"failed or errored (report: a clause failed or is not covered), 2 usage error,\n"
 		"130 interrupted (SIGINT/SIGTERM: running scenarios stop their hosts, clean up\n"
-		"and still report).\n",
+		"and still report), 77 every scenario run was not applicable to this host\n"
+		"(it lacks a capability they require; meson counts it as skipped).\n",
 		HX_SCENARIOS_DIR, HX_HOST, HX_FAKE_AGENT, HX_REF_AGENT);
 }
 
@@ -204,6 +205,24 @@ static int cmd_events(int argc, char **argv)
 	free(want);
 	free(have);
 	return rc;
+}
+
+/* mkdir -p: the results directory and its parents. 0 or -1 with errno. */
+static int mkdir_p(const char *dir)
+{
+	char p[1024];
+	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *q = p + 1; *q; q++)
+		if (*q == '/') {
+			*q = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*q = '/';
+		}
+	return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 static int write_results(const char *dir, const char *name, json_t *res)
@@ -482,7 +501,7 @@ int main(int argc, char **argv)
 		}
 		clause = cl;
 	}
-	if (results && mkdir(results, 0755) < 0 && errno != EEXIST) {
+	if (results && mkdir_p(results) < 0) {
 		fprintf(stderr, "neira-harness: --results %s: %s\n", results, strerror(errno));
 		free(names);
 		free(meta);
@@ -569,7 +588,9 @@ int main(int argc, char **argv)
 		printf("%zu scenario(s): %zu passed, %d not passed, %zu not applicable to this host (%.1f s)\n", n,
 		       n - (size_t)bad - na, bad, na, (hx_now_ms() - t0) / 1000.0);
 		hx_entries_free(items, n);
-		rc = intr ? 130 : bad ? 1 : 0;
+		/* 77 (meson's "skipped") when nothing was applicable to this host:
+		 * a scenario the host cannot run is never reported as passed */
+		rc = intr ? 130 : bad ? 1 : (n && na == n) ? 77 : 0;
 	} else if (!strcmp(cmd, "report")) {
 		ropts.meta = meta;
 		report_ctx ctx = { .dir = dir, .paths = &paths, .par = par, .verbose = verbose };

@@ -335,11 +335,23 @@ int rpc_server_new(const char *socket_path, const rpc_method *methods, size_t n_
 	s->server = grpc_server_create(NULL, NULL);
 	grpc_server_register_completion_queue(s->server, s->cq, NULL);
 
-	size_t tlen = strlen(socket_path) + sizeof("unix:");
+	/* grpc unlinks its unix: path when the server shuts down, whatever file
+	 * is there by then (grpc_unlink_if_unix_domain_socket) — another
+	 * process's live socket included (issue 15). So the server binds a
+	 * private name beside the path and renames it onto the path once
+	 * started: grpc's shutdown then unlinks the private name (long gone),
+	 * and only rpc_server_free, which checks the inode, touches the path.
+	 * A path too long for the private name is bound directly, as before. */
+	char bind_path[128];
+	int bl = snprintf(bind_path, sizeof(bind_path), "%s.%d~", socket_path, (int)getpid());
+	bool renamed = bl > 0 && (size_t)bl <= rpc_socket_path_max();
+	if (!renamed)
+		snprintf(bind_path, sizeof(bind_path), "%s", socket_path);
+	size_t tlen = strlen(bind_path) + sizeof("unix:");
 	char *target = malloc(tlen);
 	if (!target)
 		goto fail_nomem;
-	snprintf(target, tlen, "unix:%s", socket_path);
+	snprintf(target, tlen, "unix:%s", bind_path);
 	grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
 	int port = grpc_server_add_http2_port(s->server, target, creds);
 	grpc_server_credentials_release(creds);
@@ -363,6 +375,14 @@ int rpc_server_new(const char *socket_path, const rpc_method *methods, size_t n_
 		goto fail;
 	}
 	grpc_server_start(s->server);
+	if (renamed && rename(bind_path, socket_path) < 0) {
+		int e = errno;
+		rpc__set_err(err, errlen, "rename %s -> %s: %s", bind_path, socket_path, strerror(e));
+		unlink(bind_path);
+		s->ino = 0;
+		rpc_server_free(s);
+		return -e;
+	}
 
 	struct stat st;
 	if (stat(socket_path, &st) == 0) {

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -234,6 +236,34 @@ static void test_free_spares_foreign_file(void **state)
 	unlink(path);
 }
 
+/* Issue 15: grpc's own shutdown unlinks its unix: path whatever is there;
+ * a live socket that another process put at the path must survive our
+ * server's shutdown (the server binds a private name and renames it). */
+static void test_free_spares_foreign_socket(void **state)
+{
+	fx *f = *state;
+	char path[160], err[256];
+	snprintf(path, sizeof(path), "%s/taken.sock", f->dir);
+	rpc_server *s;
+	assert_int_equal(rpc_server_new(path, methods, 1, &s, err, sizeof(err)), 0);
+	assert_int_equal(unlink(path), 0);
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0); /* another agent's live socket */
+	assert_true(lfd >= 0);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	assert_true(strlen(path) < sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	rpc_server_free(s);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0); /* still there, */
+	int cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&sun, sizeof(sun)), 0); /* and still serving */
+	close(cfd);
+	close(lfd);
+	unlink(path);
+}
+
 static void test_status_names(void **state)
 {
 	(void)state;
@@ -254,6 +284,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_socket_unavailable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_path_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_spares_foreign_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_spares_foreign_socket, setup, teardown),
 		cmocka_unit_test(test_status_names),
 	};
 	return cmocka_run_group_tests_name("rpc", tests, NULL, NULL);
