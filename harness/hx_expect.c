@@ -111,8 +111,8 @@ static bool event_matches(const json_t *ev, const json_t *exp)
 		return false;
 	const char *k;
 	json_t *m;
-	json_object_foreach(json_object_get(exp, "where"), k, m)
-		if (!hx_match_value(json_object_get(ev, k), m))
+	json_object_foreach(json_object_get(exp, "where"), k, m) /* "error.context.errno": a path */
+		if (!hx_match_value(strchr(k, '.') ? hx_dig((json_t *)ev, k) : json_object_get(ev, k), m))
 			return false;
 	return true;
 }

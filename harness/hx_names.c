@@ -39,6 +39,21 @@ int hx_check_event_field(const char *event, const char *field, char *why, size_t
 	const nv_event *e = nv_event_find(event);
 	if (!e || nv_event_field(e, field))
 		return 0;
+	/* a dotted path ("error.context.errno") starts at an object field */
+	const char *dot = strchr(field, '.');
+	char head[64];
+	if (dot && dot > field) {
+		snprintf(head, sizeof(head), "%.*s", (int)(dot - field), field);
+		const nv_field *f = nv_event_field(e, head);
+		if (f && (f->types & NV_T_OBJ) && dot[1])
+			return 0;
+		if (f) {
+			snprintf(why, n, "event '%s': field '%s' is not an object, so '%s' cannot go into it", event, head,
+				 field);
+			return -EINVAL;
+		}
+		field = head; /* report the unknown head, with a suggestion */
+	}
 	const char *names[32];
 	size_t k = 0;
 	for (size_t i = 0; i < e->n_fields && k < 32; i++)

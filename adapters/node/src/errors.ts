@@ -21,7 +21,14 @@ export class StructuredError {
     public message: string,
     readonly channel = 'supervisor',
     readonly errno = 0,
-  ) {}
+  ) {
+    // O1 (contract §6): a record with an errno names it in its context too,
+    // as the C library does — scenarios match context keys, not wording.
+    if (errno) {
+      const name = Object.entries(osConstants.errno as Record<string, number>).find(([, v]) => v === errno)?.[0];
+      if (name) this.context.errno = name;
+    }
+  }
 
   ctx(key: string, value: string | number): this {
     this.context[key] = String(value);
