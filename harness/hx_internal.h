@@ -88,6 +88,9 @@ size_t hx_descendants(pid_t root, pid_t *out, size_t max);
 int hx_rm_rf(const char *dir);
 void hx_stray_files(const char *dir, const char *rel, char *out, size_t outlen);
 int hx_make_stale_socket(const char *path);
+int hx_make_live_socket(const char *path);
+/* connect() to a unix socket: 0 or -errno. */
+int hx_probe_connect(const char *path);
 int hx_make_agents_dir(const char *dir, const char *ref_agent, char *agents, size_t len);
 void hx_remove_agents_dir(const char *agents);
 void hx_subst_all(json_t *v, const char *key, const char *value);
@@ -150,6 +153,9 @@ typedef struct hx_ctx {
 	int harness_fds_before, host_fds_pre, host_fds_post;
 	json_t *host_fd_pre, *host_fd_post; /* their targets, to name a leak */
 	double fd_settle_ms;  /* how long the host's fd count took to return after stop */
+	int live_fd;          /* setup live_socket: another instance's listener, or -1 */
+	dev_t live_dev;
+	ino_t live_ino;
 	bool stopped;         /* a stop was sent (or the host was killed) */
 	bool timed_out;
 	int host_killed_sig;  /* kill_host: the signal sent, 0 if none */

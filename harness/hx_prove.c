@@ -66,7 +66,7 @@ static json_t *load_defects(const char *file, const hx_entry *items, size_t n, c
 		hx_yerr(&c, root, "(root)", "must be a list of defects");
 	else
 		d = hx_yjson(&c, root, "(root)", &rc);
-	static const char *const keys[] = { "id", "seed", "where", "clause", "caught_by", "note", NULL };
+	static const char *const keys[] = { "id", "seed", "where", "clause", "caught_by", "note", "wanted", NULL };
 	void *it = NULL;
 	struct fy_node *e;
 	int k = 0;

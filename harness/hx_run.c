@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -407,6 +408,28 @@ static void check_orphans(hx_ctx *x, json_t *invs)
 		hx_add_inv(invs, x->log, "no_orphan", !buf[0], buf[0] ? buf : ok_msg);
 }
 
+/* setup live_socket (S4): another instance's socket must come through the
+ * run untouched — the same file, still accepting — and is then removed by
+ * its owner, the harness, before the dir is checked for strays. */
+static void check_live_socket(hx_ctx *x)
+{
+	if (x->live_fd < 0)
+		return;
+	struct stat st;
+	bool same = stat(x->sock, &st) == 0 && st.st_dev == x->live_dev && st.st_ino == x->live_ino;
+	bool accepts = same && hx_probe_connect(x->sock) == 0;
+	char m[700];
+	snprintf(m, sizeof(m), same ? (accepts ? "%s: the other instance's socket is untouched and still accepts"
+					       : "%s: the other instance's socket file is there but refuses connections")
+				    : "%s: the other instance's live socket was removed or replaced",
+		 x->sock);
+	hx_add_inv(json_object_get(x->res, "invariants"), x->log, "live_socket_untouched", same && accepts, m);
+	close(x->live_fd);
+	x->live_fd = -1;
+	if (same)
+		unlink(x->sock);
+}
+
 static void check_world(hx_ctx *x)
 {
 	json_t *invs = json_object_get(x->res, "invariants");
@@ -610,7 +633,7 @@ static void on_event(void *ud, const json_t *ev)
 static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log)
 {
 	hx_ctx x = { .sc = sc, .paths = paths, .verbose = verbose, .log = log, .host_fds_pre = -1, .host_fds_post = -1,
-		     .agent_gone_ms = -1 };
+		     .agent_gone_ms = -1, .live_fd = -1 };
 	x.doc = json_deep_copy(sc->doc); /* owned: {dir} is substituted into it */
 	x.t_start = hx_now_ms();
 	x.harness_fds_before = hx_count_fds(getpid());
@@ -655,6 +678,16 @@ static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbo
 		hx_subst_all(json_object_get(x.doc, "expect"), "{agent}", argv[2]);
 	envp = build_envp(&x, argv);
 	x.timeout = (double)json_integer_value(json_object_get(x.doc, "timeout_ms")) * hx_time_scale();
+	if (!x.errbuf[0] && json_is_true(json_object_get(json_object_get(x.doc, "setup"), "live_socket"))) {
+		x.live_fd = hx_make_live_socket(x.sock);
+		struct stat lst;
+		if (x.live_fd < 0)
+			snprintf(x.errbuf, sizeof(x.errbuf), "setup live_socket at %s: %s", x.sock, strerror(-x.live_fd));
+		else if (stat(x.sock, &lst) == 0) {
+			x.live_dev = lst.st_dev;
+			x.live_ino = lst.st_ino;
+		}
+	}
 	if (!x.errbuf[0] && json_is_true(json_object_get(json_object_get(x.doc, "setup"), "stale_socket"))) {
 		int rc = hx_make_stale_socket(x.sock);
 		if (rc < 0)
@@ -684,6 +717,7 @@ static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbo
 			 "killed, the scenario dir removed");
 
 checks:
+	check_live_socket(&x);
 	check_world(&x);
 	hx_close_fd(&x.h.in_fd);
 	hx_close_fd(&x.h.out_fd);

@@ -531,9 +531,10 @@ static int parse_root(hx_yctx *c, struct fy_node *root, json_t *doc)
 	json_object_set_new(doc, "setup", setup);
 	struct fy_node *s = hx_yget(root, "setup");
 	if (s) {
-		static const char *const sk[] = { "stale_socket", NULL };
+		static const char *const sk[] = { "stale_socket", "live_socket", NULL };
 		if ((rc = hx_ykeys(c, s, "setup", sk)) < 0 ||
-		    (rc = hx_ybool(c, s, "stale_socket", "setup", setup)) < 0)
+		    (rc = hx_ybool(c, s, "stale_socket", "setup", setup)) < 0 ||
+		    (rc = hx_ybool(c, s, "live_socket", "setup", setup)) < 0)
 			return rc;
 	}
 	if ((rc = parse_env(c, root, doc)) < 0 || (rc = parse_actions(c, root, doc)) < 0 ||

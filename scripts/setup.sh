@@ -9,7 +9,7 @@ PACKAGES=(
   libjansson-dev libfyaml-dev libcyaml-dev
   libfiu-dev fiu-utils libcmocka-dev valgrind
   python3 python3-grpcio python3-grpc-tools python3-yaml python3-jsonschema
-  nodejs
+  nodejs libfaketime
 )
 
 missing=()
