@@ -357,6 +357,8 @@ int rpc_server_new(const char *socket_path, const rpc_method *methods, size_t n_
 	grpc_server_credentials_release(creds);
 	free(target);
 	if (port == 0) {
+		if (renamed) /* a bind that got as far as the file, then failed (listen) */
+			unlink(bind_path);
 		/* grpc does not tell us why; find the likely cause ourselves */
 		int e = probe_connect(socket_path) == -ENOENT ? ENOENT : EADDRNOTAVAIL;
 		char dir[256];
