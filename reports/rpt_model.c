@@ -538,6 +538,24 @@ int rpt__build(const char *results_dir, const rpt_meta *meta, rpt__report *r, ch
 		"results_dir", results_dir, "catalogue", meta && meta->catalogue ? meta->catalogue : "built-in", "files",
 		(int)json_array_size(files), "skipped", skipped);
 	clauses = scenarios = skipped = NULL; /* stolen by json_pack, even on failure */
+	/* --meta prove=FILE: the proof matrix (neira-harness prove) becomes a
+	 * section of the report: every supervisor, every seed defect and the
+	 * scenarios that catch it (issue 11) */
+	const char *prove = r->doc ? json_string_value(json_object_get(
+					       json_object_get(json_object_get(r->doc, "run"), "extra"), "prove"))
+				   : NULL;
+	if (prove) {
+		json_error_t je;
+		json_t *pj = json_load_file(prove, 0, &je);
+		if (json_is_object(pj) && !strcmp(rpt__str(pj, "schema", ""), "neira.prove/1")) {
+			json_object_del(pj, "scenarios"); /* the per-scenario grid stays in prove.md */
+			json_object_set_new(r->doc, "prove", pj);
+		} else {
+			json_decref(pj);
+			json_object_set_new(r->doc, "prove", json_pack("{s:s, s:s}", "error", "cannot read the proof matrix",
+								       "file", prove));
+		}
+	}
 	if (!r->doc || !r->results) {
 		rc = -ENOMEM;
 		goto oom;

@@ -367,6 +367,56 @@ static void result_section(const json_t *sc, const json_t *res, size_t idx, rpt_
 	rpt__buf_puts(b, "</article>\n");
 }
 
+/* The proof matrix (neira-harness prove, --meta prove=FILE). */
+static void prove_section(const json_t *doc, rpt_buf *b)
+{
+	const json_t *pv = json_object_get(doc, "prove"), *x, *e;
+	size_t i, j;
+	if (!pv)
+		return;
+	rpt__buf_puts(b, "<h2 id=\"prove\">Proof matrix</h2>\n");
+	if (json_object_get(pv, "error")) {
+		rpt__buf_puts(b, "<p class=\"sub\">");
+		rpt__buf_xml(b, rpt__str(pv, "error", ""));
+		rpt__buf_puts(b, ": ");
+		rpt__buf_xml(b, rpt__str(pv, "file", ""));
+		rpt__buf_puts(b, "</p>\n");
+		return;
+	}
+	rpt__buf_puts(b, "<p class=\"sub\">Every scenario against every supervisor: the conforming ones must pass "
+			 "every applicable scenario; each seed defect is caught by a scenario that fails on the seed "
+			 "design and passes on every conforming one. Verdict: ");
+	rpt__buf_xml(b, rpt__str(pv, "verdict", ""));
+	rpt__buf_puts(b, "</p>\n<table class=\"meta\"><tr><th>supervisor</th><th>role</th><th>pass</th><th>fail</th>"
+			 "<th>n/a</th></tr>\n");
+	json_array_foreach(json_object_get(pv, "supervisors"), i, x) {
+		rpt__buf_puts(b, "<tr><td>");
+		rpt__buf_xml(b, rpt__str(x, "name", ""));
+		rpt__buf_puts(b, "</td><td>");
+		rpt__buf_xml(b, rpt__str(x, "role", ""));
+		rpt__buf_printf(b, "</td><td>%lld</td><td>%lld</td><td>%lld</td></tr>\n",
+				(long long)json_integer_value(json_object_get(x, "pass")),
+				(long long)json_integer_value(json_object_get(x, "fail")),
+				(long long)json_integer_value(json_object_get(x, "not_applicable")));
+	}
+	rpt__buf_puts(b, "</table>\n<table class=\"meta\"><tr><th>seed defect</th><th>clause</th><th>caught by</th></tr>\n");
+	json_array_foreach(json_object_get(pv, "defects"), i, x) {
+		rpt__buf_puts(b, "<tr><td>");
+		rpt__buf_xml(b, rpt__str(x, "id", ""));
+		rpt__buf_puts(b, "</td><td>");
+		rpt__buf_xml(b, rpt__str(x, "clause", ""));
+		rpt__buf_puts(b, "</td><td>");
+		if (!json_array_size(json_object_get(x, "caught_by")))
+			rpt__buf_puts(b, "<strong>not caught</strong>");
+		json_array_foreach(json_object_get(x, "caught_by"), j, e) {
+			rpt__buf_puts(b, j ? ", " : "");
+			rpt__buf_xml(b, json_string_value(e));
+		}
+		rpt__buf_puts(b, "</td></tr>\n");
+	}
+	rpt__buf_puts(b, "</table>\n");
+}
+
 void rpt__render_html(const rpt__report *r, rpt_buf *b)
 {
 	const json_t *doc = r->doc, *x;
@@ -379,6 +429,7 @@ void rpt__render_html(const rpt__report *r, rpt_buf *b)
 	rpt__buf_puts(b, "</style>\n</head>\n<body>\n<main>\n");
 	header(doc, b);
 	matrix(doc, b);
+	prove_section(doc, b);
 	clause_table(doc, b);
 	rpt__buf_puts(b, "<h2 id=\"results\">Scenarios and unit tests</h2>\n"
 			 "<p class=\"sub\">Timelines are drawn to scale from the recorded events (hover a mark for its "

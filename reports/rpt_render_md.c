@@ -148,6 +148,43 @@ void rpt__render_md(const rpt__report *r, rpt_buf *b)
 		rpt__buf_puts(b, "\n");
 	}
 
+	const json_t *pv = json_object_get(doc, "prove");
+	if (pv) { /* the proof matrix: the fixed designs pass, the seed's fails */
+		rpt__buf_puts(b, "\n## Proof matrix\n\n");
+		if (json_object_get(pv, "error")) {
+			rpt__buf_md(b, rpt__str(pv, "error", ""));
+			rpt__buf_puts(b, ": ");
+			rpt__buf_md(b, rpt__str(pv, "file", ""));
+			rpt__buf_puts(b, "\n");
+		} else {
+			rpt__buf_printf(b, "Verdict: %s\n\n| Supervisor | Role | Pass | Fail | N/A |\n|---|---|---|---|---|\n",
+					mark(rpt__str(pv, "verdict", "")));
+			json_array_foreach(json_object_get(pv, "supervisors"), i, x) {
+				rpt__buf_puts(b, "| ");
+				rpt__buf_md(b, rpt__str(x, "name", ""));
+				rpt__buf_printf(b, " | %s | %lld | %lld | %lld |\n", rpt__str(x, "role", ""),
+						(long long)json_integer_value(json_object_get(x, "pass")),
+						(long long)json_integer_value(json_object_get(x, "fail")),
+						(long long)json_integer_value(json_object_get(x, "not_applicable")));
+			}
+			rpt__buf_puts(b, "\n| Seed defect | Clause | Caught by (fails on the seed design, passes on every conforming one) |\n|---|---|---|\n");
+			json_array_foreach(json_object_get(pv, "defects"), i, x) {
+				rpt__buf_puts(b, "| ");
+				rpt__buf_md(b, rpt__str(x, "id", ""));
+				rpt__buf_puts(b, " | ");
+				rpt__buf_md(b, rpt__str(x, "clause", ""));
+				rpt__buf_puts(b, " | ");
+				if (!json_array_size(json_object_get(x, "caught_by")))
+					rpt__buf_puts(b, "**not caught**");
+				json_array_foreach(json_object_get(x, "caught_by"), j, e) {
+					rpt__buf_puts(b, j ? ", " : "");
+					rpt__buf_md(b, json_string_value(e));
+				}
+				rpt__buf_puts(b, " |\n");
+			}
+		}
+	}
+
 	rpt__buf_puts(b, "\n## Results\n\n| Result | Kind | Clauses | Verdict | Duration |\n|---|---|---|---|---|\n");
 	json_array_foreach(json_object_get(doc, "scenarios"), i, x) {
 		rpt__buf_puts(b, "| ");

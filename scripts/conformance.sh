@@ -3,6 +3,8 @@
 # every scenario against real processes on real sockets), then write the
 # conformance report by SPEC clause into reports/out/:
 #   conformance.json  conformance.md  conformance.html  junit.xml
+# with the proof matrix (C and Node supervisors vs the seed's design) as a
+# section, and prove/prove.{md,json} beside it.
 # Exit 0 only if every clause passes and nothing failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,13 +19,31 @@ meson test -C build --num-processes 2 --print-errorlogs
 tests_status=$?
 t1=$(date +%s%N)
 
+# The proof matrix (issue 11): every scenario against the C supervisor, the
+# Node spec design and the Node seed design; each seed defect must be caught.
+prove_status=0
+prove_meta=()
+if [ -f adapters/node/dist/main.js ]; then
+  echo "== proof matrix: neira-harness prove (C, Node spec, Node seed) =="
+  build/harness/neira-harness --scenarios scenarios prove \
+    --host c=build/supervisor/neira-host \
+    --host node-spec=adapters/node/bin/neira-node-host-spec \
+    --seed node-seed=adapters/node/bin/neira-node-host-seed \
+    --out "$out/prove" -j 2
+  prove_status=$?
+  prove_meta=(--meta "prove=$out/prove/prove.json")
+else
+  echo "conformance: the Node host is not built (npm ci --prefix adapters/node): no proof matrix" >&2
+  prove_status=1
+fi
+
 echo "== conformance report =="
 build/harness/neira-harness report --from build/results \
-  --testlog build/meson-logs/testlog.json --out "$out" \
+  --testlog build/meson-logs/testlog.json --out "$out" "${prove_meta[@]}" \
   --meta "commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
   --meta "started_at=$start" --meta "duration_ms=$(( (t1 - t0) / 1000000 ))"
 report_status=$?
 echo "conformance: open $out/conformance.html (summary in $out/conformance.md)"
 [ $report_status -eq 2 ] && exit 2
-[ $tests_status -ne 0 ] || [ $report_status -ne 0 ] && exit 1
+[ $tests_status -ne 0 ] || [ $report_status -ne 0 ] || [ $prove_status -ne 0 ] && exit 1
 exit 0
