@@ -4,7 +4,7 @@
 # (threshold 1); fds, threads, child processes, files and RSS recorded after
 # a warm-up cycle and at the end, and must come back (RSS within a bound).
 #
-#   scripts/soak.sh [CYCLES] [CALLS] [MAX_RSS_GROWTH_KB]   default 200 100 16384
+#   scripts/soak.sh [CYCLES] [CALLS] [MAX_RSS_GROWTH_KB]   default 150 100 16384 (≈ 8 min on 2 cores)
 #
 # Uses ./build (or $NEIRA_BUILD); prints the figures as one JSON line.
 set -eu
@@ -12,4 +12,4 @@ cd "$(dirname "$0")/.."
 BUILD=${NEIRA_BUILD:-build}
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
 meson compile -C "$BUILD" soak_sup neira-fake-agent >/dev/null
-exec "$BUILD/supervisor/soak_sup" "$BUILD/fake_agents/neira-fake-agent" "${1:-200}" "${2:-100}" "${3:-16384}"
+exec "$BUILD/supervisor/soak_sup" "$BUILD/fake_agents/neira-fake-agent" "${1:-150}" "${2:-100}" "${3:-16384}"
