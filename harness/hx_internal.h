@@ -89,6 +89,8 @@ int hx_rm_rf(const char *dir);
 void hx_stray_files(const char *dir, const char *rel, char *out, size_t outlen);
 int hx_make_stale_socket(const char *path);
 int hx_make_live_socket(const char *path);
+/* mkdir -p: 0 or -errno. */
+int hx_mkdir_p(const char *path);
 /* connect() to a unix socket: 0 or -errno. */
 int hx_probe_connect(const char *path);
 int hx_make_agents_dir(const char *dir, const char *ref_agent, char *agents, size_t len);

@@ -207,24 +207,6 @@ static int cmd_events(int argc, char **argv)
 	return rc;
 }
 
-/* mkdir -p: the results directory and its parents. 0 or -1 with errno. */
-static int mkdir_p(const char *dir)
-{
-	char p[1024];
-	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *q = p + 1; *q; q++)
-		if (*q == '/') {
-			*q = '\0';
-			if (mkdir(p, 0755) < 0 && errno != EEXIST)
-				return -1;
-			*q = '/';
-		}
-	return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int write_results(const char *dir, const char *name, json_t *res)
 {
 	if (!dir)
@@ -501,8 +483,9 @@ int main(int argc, char **argv)
 		}
 		clause = cl;
 	}
-	if (results && mkdir_p(results) < 0) {
-		fprintf(stderr, "neira-harness: --results %s: %s\n", results, strerror(errno));
+	int mrc = results ? hx_mkdir_p(results) : 0;
+	if (mrc < 0) {
+		fprintf(stderr, "neira-harness: --results %s: %s\n", results, strerror(-mrc));
 		free(names);
 		free(meta);
 		return 2;

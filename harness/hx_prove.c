@@ -177,7 +177,13 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 		hx_entries_free(items, n);
 		return 2;
 	}
-	mkdir(outdir, 0755);
+	int mrc = hx_mkdir_p(outdir);
+	if (mrc < 0) {
+		fprintf(stderr, "neira-harness: prove: --out %s: %s\n", outdir, strerror(-mrc));
+		json_decref(defects);
+		hx_entries_free(items, n);
+		return 2;
+	}
 	hx_batch_item *b = calloc(n + 1, sizeof(*b));
 	for (size_t i = 0; i < n; i++)
 		b[i] = (hx_batch_item){ hx_entry_name(&items[i]), items[i].path, items[i].sc, items[i].err };
@@ -227,6 +233,8 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 	char path[1200];
 	snprintf(path, sizeof(path), "%s/prove.md", outdir);
 	FILE *md = fopen(path, "we");
+	if (!md)
+		fprintf(stderr, "neira-harness: prove: cannot write %s: %s\n", path, strerror(errno));
 	json_t *pj = json_pack("{s:s, s:f, s:[], s:o, s:{}}", "schema", "neira.prove/1", "duration_ms",
 			       hx_now_ms() - t0, "supervisors", "defects", djson, "scenarios");
 	bool conforming_ok = true, seed_fails = false;
@@ -297,7 +305,7 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 			fprintf(md, "\n");
 		json_object_set_new(json_object_get(pj, "scenarios"), name, row);
 	}
-	bool ok = conforming_ok && seed_fails && caught_total == json_array_size(djson) && !hx_run_interrupted();
+	bool ok = md && conforming_ok && seed_fails && caught_total == json_array_size(djson) && !hx_run_interrupted();
 	json_object_set_new(pj, "verdict", json_string(ok ? "pass" : "fail"));
 	if (md)
 		fclose(md);

@@ -2,6 +2,7 @@
  * every scenario unless --from names an earlier run), turns meson's test log
  * into unit-test evidence by clause, and writes the conformance report with
  * the reports module (rpt_generate). */
+#include "hx_internal.h"
 #include "hx_report.h"
 
 #include <dirent.h>
@@ -200,28 +201,11 @@ int hx_unit_evidence(const char *testlog, const char *results_dir, int *written,
 	return rc;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-				return -errno;
-			*p = '/';
-		}
-	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int hx_report(const hx_report_opts *o, hx_run_all_fn run_all, void *ud)
 {
 	char results[4096], err[1024] = "";
 	const char *out = o->out ? o->out : "reports/out";
-	int rc = mkdir_p(out);
+	int rc = hx_mkdir_p(out);
 	if (rc < 0) {
 		fprintf(stderr, "neira-harness: report: mkdir %s: %s\n", out, strerror(-rc));
 		return 2;
@@ -237,7 +221,7 @@ int hx_report(const hx_report_opts *o, hx_run_all_fn run_all, void *ud)
 	} else {
 		/* a fresh run: every scenario, results next to the report */
 		snprintf(results, sizeof(results), "%s/results", out);
-		rc = mkdir_p(results);
+		rc = hx_mkdir_p(results);
 		if (rc < 0) {
 			fprintf(stderr, "neira-harness: report: mkdir %s: %s\n", results, strerror(-rc));
 			return 2;
