@@ -14,19 +14,12 @@
 #include "hx_internal.h"
 #include "hx_yaml.h"
 #include "nv.h"
+#include "rpt.h"
 
+/* the one clause catalogue: reports/clauses.json (rpt_clause_known) */
 static bool valid_clause(const char *s)
 {
-	static const struct { char f; int max; } fam[] = {
-		{ 'L', 8 }, { 'H', 5 }, { 'M', 2 }, { 'C', 4 }, { 'K', 2 },
-		{ 'S', 4 }, { 'O', 3 }, { 'P', 3 }, { 'A', 4 },
-	};
-	if (!s[0] || !s[1] || s[2])
-		return false;
-	for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++)
-		if (s[0] == fam[i].f && s[1] >= '1' && s[1] <= '0' + fam[i].max)
-			return true;
-	return false;
+	return rpt_clause_known(s);
 }
 
 static int parse_clauses(hx_yctx *c, struct fy_node *root, json_t *doc)
@@ -44,8 +37,8 @@ static int parse_clauses(hx_yctx *c, struct fy_node *root, json_t *doc)
 	while ((e = fy_node_sequence_iterate(n, &it))) {
 		const char *s = fy_node_is_scalar(e) ? fy_node_get_scalar0(e) : NULL;
 		if (!s || !valid_clause(s))
-			return hx_yerr(c, e, "clauses", "item %d: '%s' is not a SPEC clause ID (L1–L8, H1–H5, "
-				    "M1–M2, C1–C4, K1–K2, S1–S4, O1–O3, P1–P3, A1–A4)", i, s ? s : "?");
+			return hx_yerr(c, e, "clauses", "item %d: '%s' is not a clause of the catalogue (reports/clauses.json: "
+				    "L1–L8, H1–H5, M1–M2, C1–C4, K1–K2, S1–S4, O1–O3, P1–P3, A1–A4)", i, s ? s : "?");
 		json_array_append_new(a, json_string(s));
 		i++;
 	}

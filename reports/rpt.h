@@ -16,6 +16,10 @@
  * from __VERSION__, kernel from uname(2), grpc/protobuf-c/libfiu versions
  * as seen by meson at build time, project commit from `git rev-parse HEAD`
  * at build time) and leaves the rest (seed, start time, duration) null. */
+/* Whether `id` ("H1") is a clause of the catalogue (reports/clauses.json,
+ * built in) — the one list of clauses; the scenario loader checks with it. */
+bool rpt_clause_known(const char *id);
+
 typedef struct rpt_meta {
 	const char *project_commit;
 	const char *chaos_seed;

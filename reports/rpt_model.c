@@ -574,3 +574,20 @@ fail:
 	rpt__report_destroy(r);
 	return rc;
 }
+
+/* The one clause catalogue (reports/clauses.json, embedded): whether `id`
+ * is one of its clause IDs. Parsed once; kept for the process's life. */
+bool rpt_clause_known(const char *id)
+{
+	static json_t *cat;
+	if (!cat) {
+		json_error_t je;
+		cat = json_loadb((const char *)rpt__clauses_json, rpt__clauses_json_len, 0, &je);
+	}
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(cat, "clauses"), i, c)
+		if (id && !strcmp(rpt__str(c, "id", ""), id))
+			return true;
+	return false;
+}
