@@ -44,12 +44,35 @@ class Failure extends Error {
   }
 }
 
+/** A timer that never fires early on the monotonic clock the events are
+ * stamped with (process.hrtime): libuv runs timers on a loop time cached at
+ * the start of an iteration, so a plain setTimeout(300) can fire 299.7 ms
+ * after an event stamped later in that iteration — a grace or a backoff
+ * wait shorter than the SPEC (flake-hunt: L7-setsid-stubborn). Re-armed
+ * until the deadline has really passed. */
+interface MonoTimer {
+  clear(): void;
+}
+function monoTimeout(fn: () => void, ms: number): MonoTimer {
+  const due = process.hrtime.bigint() + BigInt(Math.round(ms * 1e6));
+  let t: NodeJS.Timeout | null = null;
+  const arm = (left: number): void => {
+    t = setTimeout(() => {
+      const rest = Number(due - process.hrtime.bigint()) / 1e6;
+      if (rest > 0) arm(rest);
+      else fn();
+    }, Math.max(1, Math.ceil(left)));
+  };
+  arm(ms);
+  return { clear: () => { if (t) clearTimeout(t); } };
+}
+
 /** true when p settles within ms, false when ms pass first; the timer is always cleared. */
 function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
+    const t = monoTimeout(() => resolve(false), ms);
     void p.then(() => {
-      clearTimeout(t);
+      t.clear();
       resolve(true);
     });
   });
@@ -544,13 +567,13 @@ export class PythonAPIManager implements SupervisorDesign {
   /** L5: marker and usable socket, or ready_timeout from the spawn (then ready_timeout and the H1 series). */
   private awaitReadiness(signal: AbortSignal): Promise<void> {
     const wait = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = monoTimeout(() => {
         this.readinessChanged = null;
         this.sink.emit('ready_timeout', { timeout_ms: this.cfg.ready_timeout_ms });
         resolve();
       }, this.cfg.ready_timeout_ms);
       const done = (): void => {
-        clearTimeout(timer);
+        timer.clear();
         this.readinessChanged = null;
         resolve();
       };
@@ -594,17 +617,17 @@ export class PythonAPIManager implements SupervisorDesign {
   private backoff(ms: number, markerEnds: boolean, signal: AbortSignal): Promise<'elapsed' | 'marker'> {
     return new Promise((resolve, reject) => {
       const finish = (r: 'elapsed' | 'marker'): void => {
-        clearTimeout(t);
+        t.clear();
         this.markerDuringWait = null;
         signal.removeEventListener('abort', onAbort);
         resolve(r);
       };
       const onAbort = (): void => {
-        clearTimeout(t);
+        t.clear();
         this.markerDuringWait = null;
         reject(signal.reason);
       };
-      const t = setTimeout(() => finish('elapsed'), ms);
+      const t = monoTimeout(() => finish('elapsed'), ms);
       if (markerEnds) this.markerDuringWait = () => finish('marker');
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
