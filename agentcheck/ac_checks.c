@@ -460,12 +460,16 @@ static void chk_tmp_fallback(ac_run *r, ac_result *res)
 	int rc = ac_agent_spawn(&probe, &so, r->clk, err, sizeof(err));
 	ac_agent_destroy(&probe);
 	unlink(seen);
+	char topbuf[256], topdir[480] = "";
+	if (ac__agent_tmp_top(r->cfg->agent_argv[0], topbuf, sizeof(topbuf))) /* the mount point made for it */
+		snprintf(topdir, sizeof(topdir), "%s/%s", tdir, topbuf);
 	if (rc < 0 && (strstr(err, "unshare") || strstr(err, "bind-mount"))) {
 		setf(res, AC_SKIP, "cannot give the agent a private /tmp here (%s); the real /tmp is not touched", err);
-		rmdir(tdir);
-		return;
+	} else {
+		s1_variant(r, res, &so, seen, "no NEIRA_SOCKET_PATH, no TMPDIR");
 	}
-	s1_variant(r, res, &so, seen, "no NEIRA_SOCKET_PATH, no TMPDIR");
+	if (topdir[0])
+		rmdir(topdir);
 	rmdir(tdir);
 }
 

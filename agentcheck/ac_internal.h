@@ -94,6 +94,10 @@ typedef struct ac_agent {
  * failure is reported at once (exec-error pipe). Returns 0, or a negative
  * errno with "operation object: cause" in err. */
 int ac_agent_spawn(ac_agent *a, const ac_spawn_opts *o, const ac_clock *clk, char *err, size_t errlen);
+/* For an agent path under /tmp ("/tmp/x/…"), its top directory ("x") in
+ * buf — bound back into a private /tmp so the agent stays reachable — or
+ * NULL. */
+const char *ac__agent_tmp_top(const char *agent, char *buf, size_t len);
 
 /* Wait up to timeout_ms for output or exit, read what is there (lines,
  * marker, stderr tail), reap on exit. Returns 1 when something happened, 0 on

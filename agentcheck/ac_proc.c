@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -200,11 +201,28 @@ static int write_file(const char *path, const char *text)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
+const char *ac__agent_tmp_top(const char *agent, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (agent && !strncmp(agent, "/tmp/", 5) && agent[5] && agent[5] != '/') {
+		size_t n = strcspn(agent + 5, "/");
+		if (agent[5 + n] == '/' && n < len)
+			snprintf(buf, len, "%.*s", (int)n, agent + 5);
+	}
+	return buf[0] ? buf : NULL;
+}
+
 /* S1 (/tmp fallback): the agent sees `dir` as its /tmp, so the check never
  * touches the machine's real /tmp/neira_agent.sock. Root: a mount namespace;
  * otherwise a user namespace mapping our uid. */
-static int private_tmp(const char *dir, uid_t uid, gid_t gid, int *stage)
+static int private_tmp(const char *dir, const char *agent, uid_t uid, gid_t gid, int *stage)
 {
+	/* An agent that itself lives under /tmp (a checkout in /tmp/x) would
+	 * vanish under the private /tmp: its top directory is bound back in,
+	 * through a handle on the real /tmp taken before the mount. */
+	char top[256];
+	ac__agent_tmp_top(agent, top, sizeof(top));
+	int oldtmp = -1;
 	*stage = STAGE_UNSHARE;
 	if (unshare(CLONE_NEWNS) < 0) {
 		if (errno != EPERM || unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
@@ -220,8 +238,22 @@ static int private_tmp(const char *dir, uid_t uid, gid_t gid, int *stage)
 	*stage = STAGE_MOUNT;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -1;
-	return mount(dir, "/tmp", NULL, MS_BIND, NULL);
+	/* the handle on the real /tmp is taken in the new namespace (a mount of
+	 * another namespace cannot be bound: EINVAL), before /tmp is covered */
+	if (top[0])
+		oldtmp = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (mount(dir, "/tmp", NULL, MS_BIND, NULL) < 0)
+		return -1;
+	if (top[0] && oldtmp >= 0) {
+		char from[320], to[300];
+		snprintf(from, sizeof(from), "/proc/self/fd/%d/%s", oldtmp, top);
+		snprintf(to, sizeof(to), "/tmp/%s", top);
+		if ((mkdir(to, 0700) < 0 && errno != EEXIST) || mount(from, to, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return -1;
+	}
+	return 0;
 }
+
 
 static void run_child(const ac_spawn_opts *o, char **envp, pid_t parent, int out_w, int err_w, int exec_w,
 		      int devnull, uid_t uid, gid_t gid)
@@ -240,7 +272,7 @@ static void run_child(const ac_spawn_opts *o, char **envp, pid_t parent, int out
 	if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		child_fail(exec_w, STAGE_DUP, errno);
 	int stage = 0;
-	if (o->private_tmp && private_tmp(o->private_tmp, uid, gid, &stage) < 0)
+	if (o->private_tmp && private_tmp(o->private_tmp, o->argv[0], uid, gid, &stage) < 0)
 		child_fail(exec_w, stage, errno);
 	execvpe(o->argv[0], o->argv, envp);
 	child_fail(exec_w, STAGE_EXEC, errno);
