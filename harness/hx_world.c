@@ -111,17 +111,26 @@ void hx_stray_files(const char *dir, const char *rel, char *out, size_t outlen)
 	closedir(d);
 }
 
+/* A unix stream socket and the address of `path`, or -errno (the three
+ * socket set-ups below share it). */
+static int unix_socket_at(const char *path, struct sockaddr_un *sa)
+{
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa->sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
 /* Another instance's live socket (S4): a listener the harness holds at
  * `path` for the whole run. Returns its fd, or -errno. */
 int hx_make_live_socket(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa;
+	int fd = unix_socket_at(path, &sa);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
 		int e = -errno;
 		close(fd);
@@ -132,13 +141,10 @@ int hx_make_live_socket(const char *path)
 
 int hx_make_stale_socket(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa;
+	int fd = unix_socket_at(path, &sa);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
 	close(fd); /* the file stays: nobody listens on it */
 	return rc;
@@ -297,13 +303,10 @@ json_t *hx_fd_targets(pid_t pid)
 
 int hx_probe_connect(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa;
+	int fd = unix_socket_at(path, &sa);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
 	close(fd);
 	return rc;
