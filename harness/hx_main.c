@@ -117,19 +117,13 @@ static int cmd_list(const char *dir, const char *clause)
 
 static const char *type_text(unsigned t, char *buf, size_t n)
 {
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} names[] = { { NV_T_STR, "string" }, { NV_T_NUM, "number" }, { NV_T_INT, "integer" },
-		      { NV_T_BOOL, "boolean" }, { NV_T_OBJ, "object" }, { NV_T_ARR, "array" }, { NV_T_NULL, "null" } };
+	const char *names[8];
+	size_t k = nv_type_names(t, names, 8);
 	buf[0] = '\0';
-	unsigned left = t & ~NV_OPT;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if ((left & names[i].bit) == names[i].bit) {
-			size_t l = strlen(buf);
-			snprintf(buf + l, n - l, "%s%s", l ? " \\| " : "", names[i].name);
-			left &= ~names[i].bit;
-		}
+	for (size_t i = 0; i < k; i++) {
+		size_t l = strlen(buf);
+		snprintf(buf + l, n - l, "%s%s", l ? " \\| " : "", names[i]);
+	}
 	if (t & NV_OPT) {
 		size_t l = strlen(buf);
 		snprintf(buf + l, n - l, " (optional)");

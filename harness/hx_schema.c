@@ -13,24 +13,13 @@
 
 static json_t *types_of(unsigned t)
 {
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} names[] = { { NV_T_STR, "string" }, { NV_T_NUM, "number" }, { NV_T_INT, "integer" },
-		      { NV_T_BOOL, "boolean" }, { NV_T_OBJ, "object" },   { NV_T_ARR, "array" },
-		      { NV_T_NULL, "null" } };
+	const char *names[8];
+	size_t k = nv_type_names(t, names, 8);
+	if (k == 1)
+		return json_string(names[0]);
 	json_t *a = json_array();
-	unsigned left = t & ~NV_OPT;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if ((left & names[i].bit) == names[i].bit) {
-			json_array_append_new(a, json_string(names[i].name));
-			left &= ~names[i].bit;
-		}
-	if (json_array_size(a) == 1) {
-		json_t *one = json_incref(json_array_get(a, 0));
-		json_decref(a);
-		return one;
-	}
+	for (size_t i = 0; i < k; i++)
+		json_array_append_new(a, json_string(names[i]));
 	return a;
 }
 

@@ -166,6 +166,23 @@ static int check_fields(const json_t *o, const char *what, const char *name, con
 	return 0;
 }
 
+size_t nv_type_names(unsigned types, const char **out, size_t max)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = { { NV_T_STR, "string" }, { NV_T_NUM, "number" }, { NV_T_INT, "integer" },
+		      { NV_T_BOOL, "boolean" }, { NV_T_OBJ, "object" }, { NV_T_ARR, "array" }, { NV_T_NULL, "null" } };
+	size_t n = 0;
+	unsigned left = types & ~NV_OPT;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && n < max; i++)
+		if ((left & names[i].bit) == names[i].bit) {
+			out[n++] = names[i].name;
+			left &= ~names[i].bit;
+		}
+	return n;
+}
+
 int nv_event_check(const json_t *ev, char *err, size_t errlen)
 {
 	const char *name = json_string_value(json_object_get(ev, "event"));

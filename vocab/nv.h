@@ -56,6 +56,11 @@ const nv_field *nv_event_field(const nv_event *e, const char *name);
 /* Lane name ("agent"). */
 const char *nv_lane_name(nv_lane l);
 
+/* The JSON type names of a field's NV_T_* bits ("string", "integer" | "null",
+ * …; NV_OPT ignored): up to max names into out, in a fixed order, where
+ * "number" covers integer too. Returns how many. */
+size_t nv_type_names(unsigned types, const char **out, size_t max);
+
 /* Check one event object against the vocabulary: a known name, every field
  * declared with a value of a declared type, every non-optional field present.
  * Returns 0, or -EINVAL with "event NAME: field F: cause" in err. */
