@@ -26,18 +26,36 @@ if [ $# -eq 0 ]; then
     scripts/fuzz.sh 5 || status=1
   fi
 fi
-# One closing line that any CI can read, counted over both lanes.
+# The failures' evidence, then one closing line that any CI can read,
+# counted over all lanes. A CI page often shows only the head and the tail
+# of a log: the digest puts each failed test's name and its first
+# assertion/error lines at the tail, next to the count.
 /usr/bin/python3 - build/meson-logs/testlog-main.json build/meson-logs/testlog-valgrind.json \
   build-asan/meson-logs/testlog.json <<'PY'
-import json, os, sys
+import json, os, re, sys
+lanes = {"testlog-main": "main", "testlog-valgrind": "valgrind", "testlog": "asan"}
+evidence = re.compile(r"\[   LINE   \]|\[  ERROR   \]|error:|ERROR:|runtime error|"
+                      r"^\s*FAIL|FAIL |Assertion|assert|Traceback|timed out|TIMEOUT|definitely lost")
 counts = {"passed": 0, "failed": 0, "skipped": 0}
+digest = []
 for path in sys.argv[1:]:
     if not os.path.exists(path):
         continue
+    lane = lanes.get(os.path.basename(path)[:-5], path)
     for line in open(path):
-        r = json.loads(line)["result"]
-        key = {"OK": "passed", "EXPECTEDFAIL": "passed", "SKIP": "skipped"}.get(r, "failed")
+        r = json.loads(line)
+        key = {"OK": "passed", "EXPECTEDFAIL": "passed", "SKIP": "skipped"}.get(r["result"], "failed")
         counts[key] += 1
+        if key != "failed":
+            continue
+        out = (r.get("stdout") or "") + "\n" + (r.get("stderr") or "")
+        hits = [l.strip() for l in out.splitlines() if evidence.search(l)][:8]
+        digest.append("  [%s] %s: %s (exit %s, %.1f s)" % (lane, r["name"], r["result"],
+                      r.get("returncode"), r.get("duration") or 0))
+        digest.extend("      " + h[:200] for h in hits or ["(no assertion line found; see the lane's testlog.txt)"])
+if digest:
+    print("== failed tests, with their first assertion or error lines ==")
+    print("\n".join(digest))
 print("%d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
 PY
 exit $status
