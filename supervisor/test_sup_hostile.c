@@ -83,6 +83,18 @@ static int setup(void **state)
 	sup_config_set(&x->cfg, "socket_path", x->sock, NULL);
 	sup_config_set(&x->cfg, "agent_path", fake_agent, NULL);
 	sup_config_set(&x->cfg, "shutdown_grace_ms", "300", NULL);
+	/* H3's 1 s per attempt is the SPEC's for a machine that runs the
+	 * supervisor natively. Under valgrind a flood starves grpc's threads
+	 * (valgrind runs one thread at a time and the loop always has output to
+	 * read): the health answer was measured at 0.7-1.5 s there, so a slower
+	 * CI machine failed all three attempts. These tests are about floods,
+	 * not H3 (test_sup_health pins H3), so the deadline stretches with the
+	 * other valgrind allowances. */
+	if (slack() > 1) {
+		char v[32];
+		snprintf(v, sizeof(v), "%.0f", 1000 * slack());
+		sup_config_set(&x->cfg, "health_deadline_ms", v, NULL);
+	}
 	*state = x;
 	return 0;
 }
