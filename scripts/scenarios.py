@@ -4,8 +4,8 @@ scenarios/*.yaml is a scenario test, every scenarios/negative/*.yaml a
 negative control; a scenario's meson suites are its own `clauses:` families.
 
   scenarios.py list DIR          one line per file: KIND NAME TAGS(,-separated) PATH
-                                 (TAGS: clause families, "faults" for F-*, and
-                                 "memcheck" for `memcheck: true`)
+                                 (TAGS: clause families, the clause IDs, "faults"
+                                 for F-*, and "memcheck" for `memcheck: true`)
   scenarios.py check DIR LIST    exit 1 naming every file that is not in LIST
                                  (the list meson was configured with): a file
                                  added since then must not go unnoticed.
@@ -30,10 +30,14 @@ def scan(top):
                 with open(path, encoding="utf-8") as fh:
                     doc = yaml.safe_load(fh)
                 memcheck = (doc or {}).get("memcheck") is True
-                for c in (doc or {}).get("clauses") or []:
-                    fam = str(c)[:1]
+                clauses = [str(c) for c in (doc or {}).get("clauses") or []]
+                for c in clauses:
+                    fam = c[:1]
                     if fam.isalpha() and fam not in fams:
                         fams.append(fam)
+                # and each clause ID (issue 16: `meson test --suite L5`,
+                # what the mutation lane runs first for an L5 mutant)
+                fams += [c for c in clauses if c[:1].isalpha() and c not in fams]
             except (yaml.YAMLError, OSError, AttributeError, UnicodeDecodeError):
                 pass  # registered anyway: the harness reports why it does not load
             if kind == "scenario" and name.startswith("F-"):
