@@ -190,6 +190,36 @@ size_t hx_collect_async(hx_ctx *x);
 /* Print the action reference (name, syntax, help) — `neira-harness actions`. */
 void hx_actions_help(FILE *f);
 
+/* ---- hx_term.c: what a person reads in a terminal ------------------------- */
+
+typedef struct hx_term {
+	bool colour; /* escape sequences allowed */
+} hx_term;
+/* Colour only when f is a terminal and NO_COLOR is unset or empty. */
+hx_term hx_term_for(FILE *f);
+/* The escape sequence that colours `word` (PASS, ok, FAIL, ERROR, N/A; any
+ * other word: dim), the reset for NULL; "" without colour. Static storage. */
+const char *hx_term_sgr(const hx_term *t, const char *word);
+/* A number as a person reads it: integers whole, else 1 decimal (2
+ * significant digits below 1) — never float noise like 92.355000000000004. */
+void hx_term_number(char *buf, size_t n, double v);
+/* A JSON value as short text (numbers rounded, error records by their
+ * message, strings longer than max_str cut with "…"; 0 = no limit). */
+void hx_term_value(char *buf, size_t n, const json_t *v, size_t max_str);
+/* One event as an aligned row: mark, t_ms, lane, event, key fields. */
+void hx_term_event_row(FILE *f, const json_t *ev, const char *mark);
+/* Events [from, to) of a stream, the one at `mark` marked ">". */
+void hx_term_slice(FILE *f, const json_t *events, long from, long to, long mark);
+/* A result's events and the host's replies, merged by arrival, aligned. */
+void hx_term_timeline(FILE *f, const json_t *res);
+/* A result's checks (all, or only the failed ones), event checks named in
+ * the words of the scenario `doc` (its labels, notes); with `slices`, the
+ * events around each failed event check. */
+void hx_term_checks(FILE *f, const hx_term *t, const json_t *res, const json_t *doc, bool all, bool slices);
+/* text's first paragraph in at most `width` bytes, cut at a word boundary
+ * with "…" when it is longer; newlines become spaces. */
+void hx_term_fit(char *buf, size_t n, const char *text, int width);
+
 /* ---- hx_clock.c ------------------------------------------------------------ */
 /* hx_now_ms (hx.h) and: */
 /* ---- hx_intr.c: interruption ---------------------------------------------- */

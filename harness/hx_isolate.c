@@ -144,14 +144,30 @@ typedef struct job {
 	bool running;
 } job;
 
-size_t hx_iso_batch(const hx_batch_item *items, size_t n, const hx_paths *paths, int par, bool verbose,
-		    hx_batch_cb cb, void *ud)
+/* No item finished for o->tick_ms: tell o->tick which are running. */
+static void tick(const hx_batch_opts *o, job *jobs, size_t next, size_t *map, double now)
+{
+	double *el = calloc(next + 1, sizeof(double));
+	size_t k = 0;
+	for (size_t i = 0; el && i < next; i++)
+		if (jobs[i].running) {
+			map[k] = i;
+			el[k++] = now - jobs[i].iso.start;
+		}
+	if (el && k)
+		o->tick(o->ud, map, el, k);
+	free(el);
+}
+
+size_t hx_iso_batch(const hx_batch_item *items, size_t n, const hx_paths *paths, const hx_batch_opts *o)
 {
 	job *jobs = calloc(n + 1, sizeof(job));
 	struct pollfd *p = calloc(n + 1, sizeof(*p));
 	size_t *map = calloc(n + 1, sizeof(size_t));
 	size_t next = 0, running = 0;
 	bool forwarded = false;
+	int par = o->par < 1 ? 1 : o->par;
+	double quiet_since = hx_now_ms(); /* the last finish (or the start, or the last tick) */
 	if (!jobs || !p || !map) {
 		free(jobs);
 		free(p);
@@ -161,20 +177,20 @@ size_t hx_iso_batch(const hx_batch_item *items, size_t n, const hx_paths *paths,
 	hx_iso_parent_signals();
 	for (;;) {
 		bool stop = hx_run_interrupted();
-		while (!stop && running < (size_t)(par < 1 ? 1 : par) && next < n) {
+		while (!stop && running < (size_t)par && next < n) {
 			size_t i = next++;
 			if (!items[i].sc) { /* it did not load: an error result, at once */
 				json_t *res = hx_result_error(items[i].name, items[i].path, items[i].load_err);
-				cb(ud, i, res, NULL);
+				o->done(o->ud, i, res, NULL);
 				json_decref(res);
 				continue;
 			}
-			int rc = hx_iso_start(&jobs[i].iso, items[i].sc, paths, verbose);
+			int rc = hx_iso_start(&jobs[i].iso, items[i].sc, paths, o->verbose);
 			if (rc < 0) {
 				char m[160];
 				snprintf(m, sizeof(m), "cannot start the scenario runner: %s", strerror(-rc));
 				json_t *res = hx_result_error(items[i].name, items[i].path, m);
-				cb(ud, i, res, NULL);
+				o->done(o->ud, i, res, NULL);
 				json_decref(res);
 				continue;
 			}
@@ -198,16 +214,25 @@ size_t hx_iso_batch(const hx_batch_item *items, size_t n, const hx_paths *paths,
 				if (jobs[i].iso.deadline < soonest)
 					soonest = jobs[i].iso.deadline;
 			}
+		if (o->tick && quiet_since + o->tick_ms < soonest)
+			soonest = quiet_since + o->tick_ms;
 		int wait_ms = soonest - now < 0 ? 0 : (int)(soonest - now) + 1;
-		if (poll(p, np, wait_ms) < 0 && errno == EINTR)
+		int pr = poll(p, np, wait_ms);
+		if (pr < 0 && errno == EINTR)
 			continue; /* a signal: forward it first */
 		now = hx_now_ms();
+		if (pr == 0 && o->tick && now >= quiet_since + o->tick_ms) {
+			tick(o, jobs, next, map, now);
+			quiet_since = now;
+			continue;
+		}
 		for (nfds_t k = 0; k < np; k++) {
 			job *j = &jobs[map[k]];
 			if (!(p[k].revents & POLLIN) && now < j->iso.deadline)
 				continue;
 			json_t *res = hx_iso_finish(&j->iso, items[map[k]].name, items[map[k]].path);
-			cb(ud, map[k], res, &j->iso);
+			o->done(o->ud, map[k], res, &j->iso);
+			quiet_since = now;
 			json_decref(res);
 			hx_iso_release(&j->iso);
 			j->running = false;

@@ -37,11 +37,21 @@ typedef struct hx_batch_item {
 /* Called once per item as it finishes (in completion order), with its
  * result (borrowed) and its runner (report stream; NULL if it never ran). */
 typedef void (*hx_batch_cb)(void *ud, size_t index, json_t *result, hx_iso *iso);
+/* Called when tick_ms passed with no item finished (a slow run shows what
+ * it is waiting for): the running items and how long each has run (ms). */
+typedef void (*hx_batch_tick_cb)(void *ud, const size_t *running, const double *elapsed_ms, size_t n);
+typedef struct hx_batch_opts {
+	int par;              /* items at a time (< 1: 1) */
+	bool verbose;
+	hx_batch_cb done;
+	hx_batch_tick_cb tick; /* NULL: none */
+	double tick_ms;
+	void *ud;             /* for done and tick */
+} hx_batch_opts;
 /* Run items `par` at a time, each in its own child; SIGINT/SIGTERM stop new
  * starts and reach the running ones (which still report). Returns how many
  * were started or reported (< n if interrupted). */
-size_t hx_iso_batch(const hx_batch_item *items, size_t n, const hx_paths *paths, int par, bool verbose,
-		    hx_batch_cb cb, void *ud);
+size_t hx_iso_batch(const hx_batch_item *items, size_t n, const hx_paths *paths, const hx_batch_opts *o);
 
 /* In the parent: SIGINT/SIGTERM only set a flag (hx_run_interrupted), the
  * caller forwards them to its children and stops starting new ones. */

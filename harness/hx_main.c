@@ -84,32 +84,40 @@ static void usage(FILE *f)
 		HX_SCENARIOS_DIR, HX_HOST, HX_FAKE_AGENT, HX_REF_AGENT);
 }
 
+/* One line per scenario, within 100 columns: name, clauses, description
+ * (cut at a word boundary). */
 static int cmd_list(const char *dir, const char *clause)
 {
+	enum { COLUMNS = 100 };
 	hx_entry *items;
 	size_t n;
 	if (hx_list_dir(dir, &items, &n) < 0)
 		return 1;
-	int bad = 0;
+	int bad = 0, nw = 8;
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(hx_entry_name(&items[i])) > nw)
+			nw = (int)strlen(hx_entry_name(&items[i]));
+	nw = nw > 34 ? 34 : nw;
 	for (size_t i = 0; i < n; i++) {
 		if (!items[i].sc) {
-			printf("%-32s ERROR %s\n", hx_entry_name(&items[i]), items[i].err);
+			printf("%-*s ERROR %s\n", nw, hx_entry_name(&items[i]), items[i].err);
 			bad = 1;
 			continue;
 		}
 		if (clause && !hx_scenario_has_clause(items[i].sc, clause))
 			continue;
 		json_t *cl = json_object_get(items[i].sc->doc, "clauses");
-		char cls[128] = "";
+		char cls[128] = "", desc[COLUMNS * 2];
 		size_t j;
 		json_t *c;
 		json_array_foreach(cl, j, c) {
 			size_t l = strlen(cls);
 			snprintf(cls + l, sizeof(cls) - l, "%s%s", j ? "," : "", json_string_value(c));
 		}
-		const char *d = json_string_value(json_object_get(items[i].sc->doc, "description"));
-		int dl = (int)strcspn(d, "\n");
-		printf("%-32s %-18s %.*s\n", items[i].sc->name, cls, dl > 90 ? 90 : dl, d);
+		int cw = (int)strlen(cls) > 14 ? (int)strlen(cls) : 14;
+		hx_term_fit(desc, sizeof(desc), json_string_value(json_object_get(items[i].sc->doc, "description")) ?: "",
+			    COLUMNS - nw - cw - 2);
+		printf("%-*s %-14s %s\n", nw, items[i].sc->name, cls, desc);
 	}
 	hx_entries_free(items, n);
 	return bad;
@@ -215,40 +223,6 @@ static int write_results(const char *dir, const char *name, json_t *res)
 	return 0;
 }
 
-static void print_expectations(const json_t *res, bool all)
-{
-	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(res, "expectations"), i, e) {
-		bool pass = !strcmp(json_string_value(json_object_get(e, "verdict")), "pass");
-		if (pass && !all)
-			continue;
-		json_t *m = json_object_get(e, "measured");
-		char *ms = NULL;
-		json_t *d = json_object_get(m, "delta_ms");
-		if (d) {
-			ms = malloc(48);
-			snprintf(ms, 48, "%.1f ms", json_number_value(d));
-		} else if (!json_is_object(m) || json_object_size(m) < 4) {
-			ms = json_dumps(m, JSON_COMPACT | JSON_ENCODE_ANY);
-		}
-		printf("    %-4s %-4s %-3s %s%s%s%s%s\n", pass ? "ok" : "FAIL",
-		       json_string_value(json_object_get(e, "id")),
-		       json_string_value(json_object_get(e, "clause")),
-		       json_string_value(json_object_get(e, "description")), ms ? " — measured " : "",
-		       ms ? ms : "", pass ? "" : ": ", pass ? "" : json_string_value(json_object_get(e, "message")));
-		free(ms);
-	}
-	json_array_foreach(json_object_get(res, "invariants"), i, e) {
-		bool pass = !strcmp(json_string_value(json_object_get(e, "verdict")), "pass");
-		if (pass && !all)
-			continue;
-		printf("    %-4s inv  %s: %s\n", pass ? "ok" : "FAIL",
-		       json_string_value(json_object_get(e, "name")),
-		       json_string_value(json_object_get(e, "message")));
-	}
-}
-
 static void copy_stream(FILE *f)
 {
 	char buf[4096];
@@ -258,35 +232,86 @@ static void copy_stream(FILE *f)
 		fwrite(buf, 1, r, stdout);
 }
 
+static char *read_stream(FILE *f)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	char chunk[4096];
+	size_t r;
+	rewind(f);
+	while (m && (r = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, r, m);
+	if (m)
+		fclose(m);
+	return buf;
+}
+
+/* "38 ms", "42.0 s" under two minutes, else "3m05s". */
+static void duration_text(char *buf, size_t n, double ms)
+{
+	if (ms < 1000)
+		snprintf(buf, n, "%.0f ms", ms);
+	else if (ms < 120000)
+		snprintf(buf, n, "%.1f s", ms / 1000.0);
+	else
+		snprintf(buf, n, "%dm%02ds", (int)(ms / 60000), (int)(ms / 1000) % 60);
+}
+
 typedef struct run_ctx {
 	const hx_entry *items;
 	size_t n, done;
+	int par;
 	bool verbose, explain;
+	hx_term term;
 	const char *results;
 	int bad;
 	size_t na;
+	double t0, busy_ms; /* start; the finished scenarios' durations, summed */
+	json_t *failed;     /* [{"i": index, "result": …, "report": text}], expanded at the end */
 } run_ctx;
 
-/* One finished scenario: its result printed and written. */
+/* One finished scenario: one line (completion order, [done/total], its
+ * time, an ETA on long runs); every check with -v; its result written; a
+ * failure kept to be expanded at the end. */
 static void on_result(void *ud, size_t i, json_t *res, hx_iso *iso)
 {
 	run_ctx *c = ud;
 	const hx_entry *it = &c->items[i];
-	double secs = iso ? (hx_now_ms() - iso->start) / 1000.0 : 0;
+	double ms = iso ? hx_now_ms() - iso->start : 0;
 	const char *v = json_string_value(json_object_get(res, "verdict"));
 	bool pass = !strcmp(v, "pass"), na = !strcmp(v, "not_applicable");
-	printf("[%zu/%zu] %s … %s (%.1f s)\n", ++c->done, c->n, hx_entry_name(it),
-	       pass ? "PASS" : na ? "N/A" : !strcmp(v, "fail") ? "FAIL" : "ERROR", secs);
+	const char *word = pass ? "PASS" : na ? "N/A" : !strcmp(v, "fail") ? "FAIL" : "ERROR";
+	c->busy_ms += ms;
+	char took[32], eta[96] = "";
+	duration_text(took, sizeof(took), ms);
+	size_t left = c->n - ++c->done;
+	if (c->n >= 5 && left) { /* the rest at the mean pace so far, par at a time */
+		char el[32], rest[32];
+		duration_text(el, sizeof(el), hx_now_ms() - c->t0);
+		duration_text(rest, sizeof(rest), c->busy_ms / (double)c->done * (double)left / (c->par < 1 ? 1 : c->par));
+		snprintf(eta, sizeof(eta), "   %s%s elapsed, ETA ~%s%s", hx_term_sgr(&c->term, ""), el, rest,
+			 hx_term_sgr(&c->term, NULL));
+	}
+	int w = snprintf(NULL, 0, "%zu", c->n);
+	printf("[%*zu/%zu] %s%-5s%s %-30s %8s%s\n", w, c->done, c->n, hx_term_sgr(&c->term, word), word,
+	       hx_term_sgr(&c->term, NULL), hx_entry_name(it), took, eta);
 	if (na)
 		printf("    not applicable: %s\n", json_string_value(json_object_get(res, "not_applicable")));
-	print_expectations(res, true);
-	if (json_is_string(json_object_get(res, "error")))
-		printf("    error: %s\n", json_string_value(json_object_get(res, "error")));
-	if (iso && ((!pass && !na) || c->verbose))
-		copy_stream(iso->report);
+	if (c->verbose || c->explain) {
+		hx_term_checks(stdout, &c->term, res, it->sc ? it->sc->doc : NULL, true, false);
+		if (iso && c->verbose)
+			copy_stream(iso->report);
+	}
 	if (c->explain) {
-		printf("  timeline (t_ms = supervisor clock; < = reply):\n");
-		hx_print_timeline(res, stdout);
+		printf("  timeline:\n");
+		hx_term_timeline(stdout, res);
+	}
+	if (!pass && !na) {
+		char *rep = iso ? read_stream(iso->report) : NULL;
+		json_array_append_new(c->failed, json_pack("{s:I,s:O,s:s}", "i", (json_int_t)i, "result", res, "report",
+							   rep ? rep : ""));
+		free(rep);
 	}
 	fflush(stdout);
 	write_results(c->results, hx_entry_name(it), res);
@@ -294,20 +319,71 @@ static void on_result(void *ud, size_t i, json_t *res, hx_iso *iso)
 	c->na += na;
 }
 
-/* Run all items (hx_iso_batch). Returns the number not passed (n/a not
- * counted); *was_interrupted, *n_na. */
+/* Nothing finished for a while: say what is still running. */
+static void on_tick(void *ud, const size_t *running, const double *elapsed_ms, size_t n)
+{
+	run_ctx *c = ud;
+	printf("%s    … still running:", hx_term_sgr(&c->term, ""));
+	for (size_t k = 0; k < n; k++) {
+		char el[32];
+		duration_text(el, sizeof(el), elapsed_ms[k]);
+		printf("%s %s (%s)", k ? "," : "", hx_entry_name(&c->items[running[k]]), el);
+	}
+	printf("%s\n", hx_term_sgr(&c->term, NULL));
+	fflush(stdout);
+}
+
+/* The failures in full: every failed check in the scenario's own words,
+ * the events around it, the error, the host's last stderr lines. */
+static void print_failures(const run_ctx *c)
+{
+	size_t k;
+	json_t *f;
+	if (c->n > 1 && json_array_size(c->failed))
+		printf("\n%zu scenario(s) did not pass:\n", json_array_size(c->failed));
+	json_array_foreach(c->failed, k, f) {
+		const hx_entry *it = &c->items[json_integer_value(json_object_get(f, "i"))];
+		json_t *res = json_object_get(f, "result");
+		const char *v = json_string_value(json_object_get(res, "verdict"));
+		const char *word = !strcmp(v, "fail") ? "FAIL" : "ERROR";
+		printf("\n%s%s%s %s  (%s)\n", hx_term_sgr(&c->term, word), word, hx_term_sgr(&c->term, NULL),
+		       hx_entry_name(it), it->path);
+		if (json_is_string(json_object_get(res, "error")))
+			printf("    error: %s\n", json_string_value(json_object_get(res, "error")));
+		hx_term_checks(stdout, &c->term, res, it->sc ? it->sc->doc : NULL, false, true);
+		fputs(json_string_value(json_object_get(f, "report")), stdout);
+	}
+}
+
+/* Run all items (hx_iso_batch) and print the summary. Returns the number
+ * not passed (n/a not counted); *was_interrupted, *n_na. */
 static int run_items(hx_entry *items, size_t n, const hx_paths *paths, int par, bool verbose, const char *results,
 		     bool explain, bool *was_interrupted, size_t *n_na)
 {
 	hx_batch_item *b = calloc(n + 1, sizeof(*b));
 	for (size_t i = 0; i < n; i++)
 		b[i] = (hx_batch_item){ hx_entry_name(&items[i]), items[i].path, items[i].sc, items[i].err };
-	run_ctx c = { .items = items, .n = n, .verbose = verbose, .explain = explain, .results = results };
-	size_t started = hx_iso_batch(b, n, paths, par, verbose, on_result, &c);
+	run_ctx c = { .items = items, .n = n, .par = par, .verbose = verbose, .explain = explain, .results = results,
+		      .term = hx_term_for(stdout), .t0 = hx_now_ms(), .failed = json_array() };
+	/* a slow run shows what it waits for (NEIRA_PROGRESS_MS: tests shorten it) */
+	const char *pe = getenv("NEIRA_PROGRESS_MS");
+	double tick_ms = pe && atof(pe) > 0 ? atof(pe) : 10000;
+	size_t started = hx_iso_batch(b, n, paths, &(hx_batch_opts){ .par = par, .verbose = verbose, .done = on_result,
+							       .tick = on_tick, .tick_ms = tick_ms, .ud = &c });
 	free(b);
+	print_failures(&c);
 	*was_interrupted = hx_run_interrupted();
 	if (*was_interrupted && started < n)
 		printf("interrupted: %zu scenario(s) not started\n", n - started);
+	char took[32];
+	duration_text(took, sizeof(took), hx_now_ms() - c.t0);
+	printf("%zu scenario(s): %zu passed, %d not passed", n, n - (size_t)c.bad - c.na, c.bad);
+	size_t k;
+	json_t *f;
+	json_array_foreach(c.failed, k, f)
+		printf("%s%s", k ? ", " : " (", hx_entry_name(&items[json_integer_value(json_object_get(f, "i"))]));
+	printf("%s, %zu not applicable to this host (%s)\n", json_array_size(c.failed) ? ")" : "", c.na, took);
+	json_decref(c.failed);
 	*n_na += c.na;
 	return c.bad;
 }
@@ -343,12 +419,9 @@ static int report_run_all(void *ud, const char *results_dir)
 	size_t n;
 	if (hx_list_dir(c->dir, &items, &n) < 0)
 		return -1;
-	double t0 = hx_now_ms();
 	bool intr;
 	size_t na = 0;
 	int bad = run_items(items, n, c->paths, c->par, c->verbose, results_dir, false, &intr, &na);
-	printf("%zu scenario(s): %zu passed, %d not passed, %zu not applicable (%.1f s)\n", n, n - (size_t)bad - na, bad,
-	       na, (hx_now_ms() - t0) / 1000.0);
 	hx_entries_free(items, n);
 	return bad;
 }
@@ -558,12 +631,9 @@ int main(int argc, char **argv)
 			free(names);
 			return 2;
 		}
-		double t0 = hx_now_ms();
 		bool intr = false;
 		size_t na = 0;
 		int bad = run_items(items, n, &paths, explain ? 1 : par, verbose, results, explain, &intr, &na);
-		printf("%zu scenario(s): %zu passed, %d not passed, %zu not applicable to this host (%.1f s)\n", n,
-		       n - (size_t)bad - na, bad, na, (hx_now_ms() - t0) / 1000.0);
 		hx_entries_free(items, n);
 		/* 77 (meson's "skipped") when nothing was applicable to this host:
 		 * a scenario the host cannot run is never reported as passed */

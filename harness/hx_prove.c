@@ -196,7 +196,7 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 		p.host = cols[c].path;
 		prove_run pr = { &cols[c], items, outdir };
 		fprintf(stderr, "%-12s ", cols[c].name);
-		hx_iso_batch(b, n, &p, par, false, on_result, &pr);
+		hx_iso_batch(b, n, &p, &(hx_batch_opts){ .par = par, .done = on_result, .ud = &pr });
 		fprintf(stderr, "  %d pass, %d fail, %d n/a\n", cols[c].pass, cols[c].fail, cols[c].na);
 	}
 	free(b);

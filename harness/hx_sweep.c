@@ -154,7 +154,7 @@ static int cmd_sweep(int argc, char **argv, const char *dir, const hx_paths *pat
 			printf("%-30s %3ld  %-8s %-34s %s%s%s\n", pn, n, fcell, outcome, ok ? "ok" : "VIOLATION",
 			       ok ? "" : ": ", ok ? "" : why);
 			if (!ok && verbose)
-				hx_print_timeline(res, stdout);
+				hx_term_timeline(stdout, res);
 			fflush(stdout);
 			bad += !ok;
 			json_decref(res);
@@ -308,15 +308,16 @@ static int cmd_chaos(int argc, char **argv, const hx_paths *paths)
 		bool ok;
 		json_t *res = chaos_run(src, paths, why, sizeof(why), outcome, sizeof(outcome), &ok);
 		done++;
-		char *plan = json_dumps(json_object_get(src, "faults"), JSON_COMPACT);
-		printf("[%ld] %-18s %-34s %s %s\n", r, json_string_value(json_object_get(json_object_get(src, "agent"), "preset")),
-		       outcome, ok ? "ok" : "VIOLATION", plan ? plan : "");
+		char *plan = json_dumps(json_object_get(src, "faults"), JSON_COMPACT | JSON_REAL_PRECISION(6));
+		printf("[%*ld/%ld] %-18s %-34s %s %s\n", snprintf(NULL, 0, "%ld", runs), r + 1, runs,
+		       json_string_value(json_object_get(json_object_get(src, "agent"), "preset")), outcome,
+		       ok ? "ok" : "VIOLATION", plan ? plan : "");
 		free(plan);
 		if (!ok) {
 			bad++;
 			printf("    %s\n", why);
 			if (verbose && res)
-				hx_print_timeline(res, stdout);
+				hx_term_timeline(stdout, res);
 			/* minimise: the agent's tweak and each fault alone, keep
 			 * the smallest plan that still fails */
 			json_t *faults = json_object_get(src, "faults");

@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""What `neira-harness` prints for people (issue 14), checked from outside:
+
+  test_cli_output.py HARNESS SCENARIOS_DIR [FAULT_EXEC]
+
+run --all: one line per scenario in completion order with [done/total] and
+its time, an ETA, a "still running" line while nothing finishes, no ok lines
+without -v, failures expanded at the end in the author's words (labels, not
+"expected event #3"), failed scenarios named in the summary, numbers rounded,
+colour only on a terminal without NO_COLOR; list within 100 columns, cut at
+a word boundary; explain as aligned rows; chaos [i/N]. NEIRA_HOST,
+NEIRA_FAKE_AGENT and NEIRA_AGENT come from the environment (meson)."""
+import os
+import pty
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import yaml
+
+HARNESS, SCEN = sys.argv[1], sys.argv[2]
+FAULT_EXEC = sys.argv[3] if len(sys.argv) > 3 else None
+PICK = ["K1-mock-answers", "L2-missing-executable", "L6-exits-early", "H1-never-ready",
+        "negative/NEG-wrong-expectation", "negative/NEG-H1-zero-delay"]
+NOISE = re.compile(r"\d\.\d{6,}")  # 92.355000000000004
+PROGRESS = re.compile(r"^\[\s*(\d+)/(\d+)\] (PASS|FAIL|ERROR|N/A)\s+(\S+)\s+([\d.]+ m?s|\dm\d\ds)")
+
+
+def run(*args, env=None, timeout=120):
+    e = dict(os.environ)
+    e.pop("NO_COLOR", None)
+    e.update(env or {})
+    return subprocess.run([HARNESS] + list(args), capture_output=True, text=True, env=e, timeout=timeout)
+
+
+class RunAll(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="hx-cli-")
+        for p in PICK:
+            shutil.copy(os.path.join(SCEN, p + ".yaml"), cls.dir)
+        cls.p = run("--scenarios", cls.dir, "run", "--all", "-j", "2", env={"NEIRA_PROGRESS_MS": "600"})
+        cls.lines = cls.p.stdout.splitlines()
+        sys.stdout.write(cls.p.stdout[-3000:])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir)
+
+    def test_exit_status_is_a_failed_verdict(self):
+        self.assertEqual(self.p.returncode, 1, self.p.stderr)
+
+    def test_one_line_per_scenario_in_completion_order(self):
+        prog = [m for m in map(PROGRESS.match, self.lines) if m]
+        self.assertEqual([int(m.group(1)) for m in prog], list(range(1, len(PICK) + 1)))
+        self.assertEqual({m.group(4) for m in prog}, {os.path.basename(p) for p in PICK})
+        self.assertTrue(all(int(m.group(2)) == len(PICK) for m in prog))
+
+    def test_eta_and_still_running(self):
+        self.assertTrue(any("ETA ~" in l for l in self.lines), "no ETA on a run of 6")
+        self.assertTrue(any("still running:" in l and "H1-never-ready" in l for l in self.lines),
+                        "no sign of the slow scenario while it ran")
+
+    def test_no_ok_lines_without_verbose(self):
+        self.assertFalse([l for l in self.lines if re.match(r"^\s+ok\s", l)])
+
+    def test_failures_expanded_at_the_end_and_named_in_the_summary(self):
+        last_progress = max(i for i, l in enumerate(self.lines) if PROGRESS.match(l))
+        tail = "\n".join(self.lines[last_progress + 1:])
+        self.assertIn("FAIL NEG-H1-zero-delay", tail)
+        self.assertIn("FAIL NEG-wrong-expectation", tail)
+        self.assertRegex(tail, r"FAIL E\d+ .*measured mock, expected ready")
+        summary = self.lines[-1]
+        self.assertRegex(summary, r"^6 scenario\(s\): 4 passed, 2 not passed \(.*NEG-H1-zero-delay")
+        self.assertIn("NEG-wrong-expectation", summary)
+
+    def test_messages_use_the_labels(self):
+        self.assertIn("a2: health_attempt {attempt=2}, 500–750 ms after 'r1'", self.p.stdout)
+        self.assertNotIn("expected event #", self.p.stdout)
+
+    def test_numbers_rounded_and_no_colour_on_a_pipe(self):
+        self.assertFalse(NOISE.findall(self.p.stdout), "float noise in the terminal output")
+        self.assertNotIn("\033[", self.p.stdout)
+
+
+class Output(unittest.TestCase):
+    def test_verbose_prints_every_ok_check(self):
+        p = run("--scenarios", SCEN, "run", "-v", "K1-mock-answers")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertTrue([l for l in p.stdout.splitlines() if re.match(r"^\s+ok\s+E1\s", l)], p.stdout)
+
+    def tty_run(self, env):
+        """stdout on a pseudo-terminal: what a person at a terminal sees."""
+        e = dict(os.environ, **env)
+        if "NO_COLOR" not in env:
+            e.pop("NO_COLOR", None)
+        master, slave = pty.openpty()
+        p = subprocess.Popen([HARNESS, "--scenarios", SCEN, "run", "K1-mock-answers"], stdout=slave,
+                             stderr=subprocess.DEVNULL, env=e)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(master)
+        p.wait(timeout=60)
+        return out.decode("utf-8", "replace")
+
+    def test_colour_only_on_a_terminal_without_no_color(self):
+        self.assertIn("\033[32mPASS", self.tty_run({}))
+        self.assertNotIn("\033[", self.tty_run({"NO_COLOR": "1"}))
+
+    def test_list_fits_100_columns_cut_at_a_word(self):
+        p = run("--scenarios", SCEN, "list")
+        self.assertEqual(p.returncode, 0, p.stdout)
+        for line in p.stdout.splitlines():
+            self.assertLessEqual(len(line), 100, line)
+            name = line.split()[0]
+            with open(os.path.join(SCEN, name + ".yaml"), encoding="utf-8") as f:
+                full = " ".join(yaml.safe_load(f)["description"].split())
+            shown = " ".join(line.split()[2:])
+            if shown.endswith("…"):
+                head = shown[:-1]
+                self.assertTrue(full.startswith(head), (shown, full))
+                self.assertFalse(full[len(head)].isalnum(), "cut mid-word: " + line)
+            else:
+                self.assertEqual(shown, full)
+
+    def test_explain_is_an_aligned_timeline(self):
+        p = run("--scenarios", SCEN, "explain", "L8-crash-mid-call")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        rows = [l for l in p.stdout.splitlines() if re.match(r"^  [ <>] +[≈–]?[\d.]* ms  ", l)]
+        self.assertGreater(len(rows), 10, p.stdout)
+        col = {l.index(" ms  ") for l in rows}
+        self.assertEqual(len(col), 1, "time column not aligned:\n" + "\n".join(rows[:8]))
+        self.assertTrue(any(re.search(r" ms  agent +child_exit +pid=\d+", l) for l in rows), p.stdout)
+        self.assertFalse([l for l in p.stdout.splitlines() if '{"' in l or len(l) > 200])
+        self.assertFalse(NOISE.findall(p.stdout))
+
+    @unittest.skipUnless(FAULT_EXEC, "built without fault injection")
+    def test_chaos_counts_i_of_n(self):
+        with tempfile.TemporaryDirectory() as out:
+            p = run("chaos", "--seed", "42", "--runs", "2", "--out", out, env={"NEIRA_FAULT_EXEC": FAULT_EXEC})
+        self.assertRegex(p.stdout, r"(?m)^\[1/2\] ")
+        self.assertRegex(p.stdout, r"(?m)^\[2/2\] ")
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
