@@ -409,7 +409,10 @@ static void on_child_exit(sup *s, int status)
 		s->died_us = sup__now(s);
 		s->died_in_call = true;
 		describe_exit(s, &s->err, "agent died");
-		if (s->client) {
+		/* not under a call in flight: freeing the client waits for its
+		 * calls, and a descendant holding the connection keeps one open
+		 * (issue 16, L8-crash-holder); the call frees it when it ends */
+		if (s->client && s->calls_in_flight == 0) {
 			rpc_client_free(s->client);
 			s->client = NULL;
 		}
@@ -813,7 +816,15 @@ int sup__loop_once(sup *s, int64_t deadline_us, int extra_fd, bool *extra_ready,
 	if (call_ready)
 		*call_ready = false;
 
+	sup_state before = s->state;
 	drive_health(s);
+	/* The pass's first drive_health may end the start-up (a peer check
+	 * failing at a probe, S4): the child is then stopped and its pipes are
+	 * closed, so the wait below could have nothing to wait for and no end —
+	 * init never returned. A changed state goes back to the caller, which
+	 * looks at its own condition again. */
+	if (s->state != before)
+		return 0;
 	int64_t dl = deadline_us;
 	if (s->state == SUP_STATE_STARTING || s->state == SUP_STATE_HEALTH_CHECK) {
 		dl = min_deadline(dl, sup_health_deadline(&s->h));
