@@ -113,10 +113,10 @@ static void usage(FILE *f)
 		"Exit codes: status 0 ready, 3 mock; prompt/call 0 on a reply (mock included), 1 when the\n"
 		"call failed; 2 usage or configuration error.\n"
 		"\n"
-		"Examples:\n"
+		"Examples (from the directory that holds build/; tests/test_help_examples.py runs each):\n"
 		"  neira-host --agent build/agent/neira-agent status\n"
 		"  neira-host --agent build/agent/neira-agent --json prompt 'hello world'\n"
-		"  neira-host --agent build/agent/neira-agent call sum '{\"a\":1,\"b\":2}'\n"
+		"  neira-host --agent build/agent/neira-agent call sum '[1,2,3]'        # {\"count\":3,\"sum\":6.0}\n"
 		"  neira-host --agent /nonexistent --json status          # mock, reason missing_executable, exit 3\n"
 		"  neira-host --agent build/agent/neira-agent --set ready_timeout_ms=2000 --events ev.jsonl status\n"
 		"  echo '{\"cmd\":\"init\"}' | neira-host --agent build/agent/neira-agent drive\n");
