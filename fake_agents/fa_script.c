@@ -56,6 +56,7 @@ void fa_script_destroy(fa_script *s)
 	}
 	free(s->privdir_swap);
 	free(s->version);
+	free(s->health.service);
 	fa_script_init(s);
 }
 
@@ -319,8 +320,10 @@ static int parse_health(const json_t *obj, fa_script *s, char *err, size_t errle
 			rc = get_bool(v, "health.hang", &s->health.hang, err, errlen);
 		else if (strcmp(key, "version_hex") == 0)
 			rc = get_hex(v, "health.version_hex", &s->version, &s->version_len, &s->has_version, err, errlen);
+		else if (strcmp(key, "service") == 0)
+			rc = get_str(v, "health.service", &s->health.service, err, errlen);
 		else
-			rc = unknown_key("health.", key, "unhealthy_first, delay_ms, hang, version_hex", err, errlen);
+			rc = unknown_key("health.", key, "unhealthy_first, delay_ms, hang, version_hex, service", err, errlen);
 		if (rc < 0)
 			return rc;
 	}
@@ -390,10 +393,12 @@ static int parse_call(const json_t *obj, const char *method, fa_call_script *c, 
 			rc = get_uint(v, k, (int64_t)1 << 30, &c->reply_bytes, err, errlen);
 		} else if (strcmp(key, "text_hex") == 0) {
 			rc = get_hex(v, k, &c->text, &c->text_len, &c->has_text, err, errlen);
+		} else if (strcmp(key, "crash_holder_ms") == 0) {
+			rc = get_ms(v, k, &c->crash_holder_ms, err, errlen);
 		} else {
 			rc = unknown_key(prefix, key,
 					 "crash_on, crash_how, exit_code, hang, delay_ms, status, details, fail_every, reply_bytes, "
-					 "text_hex",
+					 "text_hex, crash_holder_ms",
 					 err, errlen);
 		}
 		if (rc < 0)

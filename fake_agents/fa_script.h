@@ -58,6 +58,10 @@ typedef struct fa_call_script {
 	char *text;            /* answer exactly these bytes (owned; from "text_hex") */
 	size_t text_len;
 	bool has_text;
+	/* issue 16 (L8): before crashing, fork a holder that leaves the
+	 * process group (setsid) and keeps every descriptor — the call's
+	 * connection included — open this long; 0 = none */
+	int64_t crash_holder_ms;
 } fa_call_script;
 
 typedef enum { FA_FLOOD_NONE, FA_FLOOD_STDOUT, FA_FLOOD_STDERR, FA_FLOOD_BOTH } fa_flood_stream;
@@ -90,6 +94,7 @@ typedef struct fa_script {
 		int64_t unhealthy_first;
 		int64_t delay_ms;
 		bool hang;
+		char *service; /* issue 16 (H2): answer NOT_FOUND unless the request names it (owned) */
 	} health;
 	fa_call_script calls[FA_M_COUNT];
 	fa_sigterm sigterm;

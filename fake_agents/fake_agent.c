@@ -336,9 +336,32 @@ static bool fa_healthy(void *ud)
 	return healthy;
 }
 
+/* Issue 16 (L8): a descendant that outlives the agent in a session of its
+ * own (out of reach of a kill of the agent's group) and holds every inherited
+ * descriptor — the in-flight call's connection too — for ms, then exits: the
+ * agent's death is then visible only as its exit, not as a broken stream. */
+static void fa_start_holder(int64_t ms)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		ag_log(AG_LOG_WARN, "crash_holder: fork: %s", strerror(errno));
+	if (pid != 0)
+		return;
+	setsid();
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+	_exit(0);
+}
+
 __attribute__((noreturn)) static void fa_crash(const fa_call_script *c, const char *method, long n)
 {
 	static const char *const hows[] = { "abort", "SIGSEGV", "_exit" };
+	if (c->crash_holder_ms > 0) {
+		ag_log(AG_LOG_INFO, "step: a holder (own session) keeps the connection open for %" PRId64 " ms",
+		       c->crash_holder_ms);
+		fa_start_holder(c->crash_holder_ms);
+	}
 	ag_log(AG_LOG_INFO, "step: crashing (%s) during %s call #%ld, request read, no reply sent", hows[c->crash_how],
 	       method, n);
 	switch (c->crash_how) {
@@ -389,6 +412,42 @@ static void fa_reply_bytes(rpc_response *resp, uint32_t field, const char *p, si
 	*resp = (rpc_response){ .status = RPC_OK, .data = o, .len = k + n };
 }
 
+/* Does the HealthCheckRequest in req carry service (field 1) == want? A
+ * hand-read of the wire format, as the replies above are hand-written. */
+static bool fa_service_is(const uint8_t *req, size_t len, const char *want)
+{
+	const char *got = "";
+	size_t got_n = 0, i = 0;
+	while (i < len) {
+		uint64_t key = 0, v = 0;
+		for (int sh = 0; i < len && sh < 64; sh += 7) {
+			key |= (uint64_t)(req[i] & 0x7f) << sh;
+			if (!(req[i++] & 0x80))
+				break;
+		}
+		if ((key & 7) == 0) { /* a varint field: skip it */
+			while (i < len && (req[i++] & 0x80))
+				;
+			continue;
+		}
+		if ((key & 7) != 2)
+			return false; /* nothing else is in this message */
+		for (int sh = 0; i < len && sh < 64; sh += 7) {
+			v |= (uint64_t)(req[i] & 0x7f) << sh;
+			if (!(req[i++] & 0x80))
+				break;
+		}
+		if (v > len - i)
+			return false;
+		if (key >> 3 == 1) {
+			got = (const char *)req + i;
+			got_n = (size_t)v;
+		}
+		i += (size_t)v;
+	}
+	return got_n == strlen(want) && memcmp(got, want, got_n) == 0;
+}
+
 static void fa_handle(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rpc_response *resp)
 {
 	fa_handler *h = ud;
@@ -398,6 +457,13 @@ static void fa_handle(void *ud, rpc_ctx *ctx, const uint8_t *req, size_t len, rp
 	long n = atomic_fetch_add(&a->counts[h->m], 1) + 1;
 	bool is_health = h->m == FA_M_HEALTH;
 	ag_log(AG_LOG_INFO, "step: %s call #%ld arrived on %s", name, n, rpc_ctx_method(ctx));
+	if (is_health && a->sc.health.service && !fa_service_is(req, len, a->sc.health.service)) {
+		/* H2: the request must name the service the script requires */
+		ag_log(AG_LOG_INFO, "step: %s call #%ld names another service than \"%s\": NOT_FOUND (script: "
+		       "health.service)", name, n, a->sc.health.service);
+		*resp = (rpc_response){ .status = RPC_NOT_FOUND, .details = "fake agent: unknown service (script: health.service)" };
+		return;
+	}
 
 	int64_t delay = c->delay_ms + (is_health ? a->sc.health.delay_ms : 0);
 	if (delay > 0) {
@@ -763,9 +829,13 @@ static void usage(FILE *f)
 		"                           that step) | after_ms (after_ms after start); code N or\n"
 		"                           signal \"SIGKILL\"|N; no cleanup, like a crash\n"
 		"  methods WORD             pascal (default) | camel | both | none\n"
-		"  health {unhealthy_first N, delay_ms N, hang BOOL}\n"
+		"  health {unhealthy_first N, delay_ms N, hang BOOL, service \"..\"}\n"
+		"                           service: answer NOT_FOUND to a HealthCheck whose request\n"
+		"                           names another service (H2)\n"
 		"  calls {METHOD: {crash_on N, crash_how abort|segv|exit, exit_code N, hang BOOL,\n"
-		"         delay_ms N, status CODE|NAME, details \"..\"}}\n"
+		"         delay_ms N, status CODE|NAME, details \"..\", crash_holder_ms N}}\n"
+		"                           crash_holder_ms: before the crash, fork a holder in its own\n"
+		"                           session that keeps the call's connection open N ms (L8)\n"
 		"                           METHOD: HealthCheck | ProcessPrompt | CallCustomFunction;\n"
 		"                           order: delay, crash (on the Nth call, after reading the\n"
 		"                           request, before replying), hang, status, normal answer\n"

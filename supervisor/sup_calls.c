@@ -435,6 +435,12 @@ static int typed_call(sup *s, sup_method m, const char *prompt, const char *name
 	int rc = do_call(s, m, buf, len, deadline_ms, r, start);
 	s->calls_in_flight--;
 	free(buf);
+	/* L8: the client of an agent that died during the call (on_child_exit
+	 * leaves it to the last call in flight; freeing it waits for calls) */
+	if (s->calls_in_flight == 0 && s->state != SUP_STATE_READY && s->client) {
+		rpc_client_free(s->client);
+		s->client = NULL;
+	}
 	return rc;
 }
 
