@@ -16,13 +16,15 @@
 
 #include <cmocka.h>
 
+#include "nt_slack.h"
+
 #include "rpc.h"
 
 /* Deadlines in these tests are generous; under valgrind everything runs
  * ~20x slower, so stretch them there (set by `meson test --setup=valgrind`). */
 static int64_t T(int64_t ms)
 {
-	return getenv("NEIRA_UNDER_VALGRIND") ? ms * 20 : ms;
+	return nt_ms(ms); /* nt_slack.h */
 }
 
 typedef struct {

@@ -26,16 +26,15 @@
 
 #include <cmocka.h>
 
+#include "nt_slack.h"
+
 #include "sup.h"
 #include "sup_bytes.h"
 
 static const char *fake_agent, *neira_host;
 
-/* Deadlines stretch under valgrind (the lane sets NEIRA_UNDER_VALGRIND). */
-static double slack(void)
-{
-	return getenv("NEIRA_UNDER_VALGRIND") ? 20.0 : 1.0;
-}
+/* Upper bounds stretch under valgrind and sanitizers (nt_slack.h). */
+#define slack nt_slack
 
 static int64_t now_ms(void)
 {
@@ -89,7 +88,7 @@ static int setup(void **state)
 	 * read): the health answer was measured at 0.7-1.5 s there, so a slower
 	 * CI machine failed all three attempts. These tests are about floods,
 	 * not H3 (test_sup_health pins H3), so the deadline stretches with the
-	 * other valgrind allowances. */
+	 * tests' other allowances (nt_slack.h). */
 	if (slack() > 1) {
 		char v[32];
 		snprintf(v, sizeof(v), "%.0f", 1000 * slack());

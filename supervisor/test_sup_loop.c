@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "nt_slack.h"
+
 #include "agent.pb-c.h"
 #include "rpc.h"
 #include "sup.h"
@@ -199,7 +201,7 @@ static int fake_poll(void *ud, struct pollfd *fds, nfds_t n, int timeout_ms)
 	 * test_S4_peer_check_fails_at_first_probe) */
 	if (n == 0 && timeout_ms < 0)
 		fail_msg("poll() of no fd with no timeout: the supervisor would wait forever");
-	int cap = getenv("NEIRA_UNDER_VALGRIND") ? 3000 : 300;
+	int cap = (int)nt_ms(300);
 	int rc = poll(fds, n, timeout_ms < 0 ? -1 : (timeout_ms < cap ? timeout_ms : cap));
 	if (rc != 0 || timeout_ms == 0)
 		return rc < 0 ? -errno : rc;
