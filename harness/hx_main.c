@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -33,6 +34,45 @@
 #ifndef HX_SCENARIOS_DIR
 #define HX_SCENARIOS_DIR "scenarios"
 #endif
+#ifndef HX_BUILD_DIR /* where the build tree's neira-harness is */
+#define HX_BUILD_DIR ""
+#endif
+#ifndef HX_INSTALLED_SCENARIOS /* from bindir: the installed scenario library */
+#define HX_INSTALLED_SCENARIOS "../share/neira-conformance/scenarios"
+#endif
+
+/* The defaults when this binary runs from outside the build tree (meson
+ * install, or a DESTDIR copy of it): the tools beside it in bindir and the
+ * scenario library in datadir, found relative to the binary itself so the
+ * installed tree can move. From the build tree: the build's tools and the
+ * source tree's scenarios (HX_HOST, …, HX_SCENARIOS_DIR). Environment
+ * variables and options still override either. */
+static void installed_defaults(hx_paths *p, const char **dir)
+{
+	static char exe[PATH_MAX], build[PATH_MAX], host[PATH_MAX + 16], fake[PATH_MAX + 24], ref[PATH_MAX + 16],
+		scen[PATH_MAX + 64], fexec[PATH_MAX + 24];
+	ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (l <= 0)
+		return;
+	exe[l] = '\0';
+	*strrchr(exe, '/') = '\0';
+	if (realpath(HX_BUILD_DIR, build) && !strcmp(build, exe))
+		return;
+	snprintf(host, sizeof(host), "%s/neira-host", exe);
+	snprintf(fake, sizeof(fake), "%s/neira-fake-agent", exe);
+	snprintf(ref, sizeof(ref), "%s/neira-agent", exe);
+	snprintf(fexec, sizeof(fexec), "%s/neira-fault-exec", exe);
+	char rel[sizeof(scen)];
+	if (HX_INSTALLED_SCENARIOS[0] == '/')
+		snprintf(rel, sizeof(rel), "%s", HX_INSTALLED_SCENARIOS);
+	else
+		snprintf(rel, sizeof(rel), "%s/%s", exe, HX_INSTALLED_SCENARIOS);
+	if (!realpath(rel, scen)) /* absent: the error names the path it looked at */
+		snprintf(scen, sizeof(scen), "%s", rel);
+	*p = (hx_paths){ host, fake, ref };
+	*dir = scen;
+	setenv("NEIRA_FAULT_EXEC", fexec, 0); /* fault plans (hx_plan.c), unless set */
+}
 
 static void usage(FILE *f)
 {
@@ -69,10 +109,11 @@ static void usage(FILE *f)
 		"--clause ID takes a clause (H1) or a family (H, or several letters: LH).\n"
 		"\n"
 		"Options (before COMMAND):\n"
-		"  --scenarios DIR     scenario directory (default %s)\n"
-		"  --host PATH         neira-host (env NEIRA_HOST; default %s)\n"
-		"  --fake-agent PATH   neira-fake-agent (env NEIRA_FAKE_AGENT; default %s)\n"
-		"  --agent PATH        reference neira-agent (env NEIRA_AGENT; default %s)\n"
+		"  --scenarios DIR     scenario directory (default: %s\n"
+		"                      from this tool's directory; from the build tree, the source's)\n"
+		"  --host PATH         neira-host (env NEIRA_HOST; default: the one beside this tool)\n"
+		"  --fake-agent PATH   neira-fake-agent (env NEIRA_FAKE_AGENT; default: beside this tool)\n"
+		"  --agent PATH        reference neira-agent (env NEIRA_AGENT; default: beside this tool)\n"
 		"  -h, --help          this text\n"
 		"\n"
 		"Output: one line per scenario as it finishes ([done/total], its time, an ETA on\n"
@@ -91,7 +132,7 @@ static void usage(FILE *f)
 		"130 interrupted (SIGINT/SIGTERM: running scenarios stop their hosts, clean up\n"
 		"and still report), 77 every scenario run was not applicable to this host\n"
 		"(it lacks a capability they require; meson counts it as skipped).\n",
-		HX_SCENARIOS_DIR, HX_HOST, HX_FAKE_AGENT, HX_REF_AGENT);
+		HX_INSTALLED_SCENARIOS);
 }
 
 /* One line per scenario, within 100 columns: name, clauses, description
@@ -438,9 +479,12 @@ static int report_run_all(void *ud, const char *results_dir)
 
 int main(int argc, char **argv)
 {
-	hx_paths paths = { getenv("NEIRA_HOST") ?: HX_HOST, getenv("NEIRA_FAKE_AGENT") ?: HX_FAKE_AGENT,
-			   getenv("NEIRA_AGENT") ?: HX_REF_AGENT };
+	hx_paths paths = { HX_HOST, HX_FAKE_AGENT, HX_REF_AGENT };
 	const char *dir = HX_SCENARIOS_DIR;
+	installed_defaults(&paths, &dir);
+	paths.host = getenv("NEIRA_HOST") ?: paths.host;
+	paths.fake_agent = getenv("NEIRA_FAKE_AGENT") ?: paths.fake_agent;
+	paths.ref_agent = getenv("NEIRA_AGENT") ?: paths.ref_agent;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
