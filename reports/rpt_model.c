@@ -211,6 +211,28 @@ static json_t *failure_of_expectation(const json_t *x)
 			 json_object_get(x, "measured"), "message", rpt__str(x, "message", NULL));
 }
 
+/* doc[key] = the JSON file named by --meta KEY=FILE if its schema is
+ * `schema` (minus its member `drop`), else {error, file}; nothing without
+ * that --meta. */
+static void attach_file(json_t *doc, const char *key, const char *schema, const char *drop, const char *error)
+{
+	const char *file = doc ? json_string_value(json_object_get(
+					 json_object_get(json_object_get(doc, "run"), "extra"), key))
+			       : NULL;
+	if (!file)
+		return;
+	json_error_t je;
+	json_t *j = json_load_file(file, 0, &je);
+	if (json_is_object(j) && !strcmp(rpt__str(j, "schema", ""), schema)) {
+		if (drop)
+			json_object_del(j, drop);
+		json_object_set_new(doc, key, j);
+	} else {
+		json_decref(j);
+		json_object_set_new(doc, key, json_pack("{s:s, s:s}", "error", error, "file", file));
+	}
+}
+
 /* The scenarios[] entry of one result (SCHEMA.md). */
 static json_t *scenario_entry(const json_t *res, const char *source)
 {
@@ -540,22 +562,12 @@ int rpt__build(const char *results_dir, const rpt_meta *meta, rpt__report *r, ch
 	clauses = scenarios = skipped = NULL; /* stolen by json_pack, even on failure */
 	/* --meta prove=FILE: the proof matrix (neira-harness prove) becomes a
 	 * section of the report: every supervisor, every seed defect and the
-	 * scenarios that catch it (issue 11) */
-	const char *prove = r->doc ? json_string_value(json_object_get(
-					       json_object_get(json_object_get(r->doc, "run"), "extra"), "prove"))
-				   : NULL;
-	if (prove) {
-		json_error_t je;
-		json_t *pj = json_load_file(prove, 0, &je);
-		if (json_is_object(pj) && !strcmp(rpt__str(pj, "schema", ""), "neira.prove/1")) {
-			json_object_del(pj, "scenarios"); /* the per-scenario grid stays in prove.md */
-			json_object_set_new(r->doc, "prove", pj);
-		} else {
-			json_decref(pj);
-			json_object_set_new(r->doc, "prove", json_pack("{s:s, s:s}", "error", "cannot read the proof matrix",
-								       "file", prove));
-		}
-	}
+	 * scenarios that catch it (issue 11); the per-scenario grid stays in
+	 * prove.md */
+	attach_file(r->doc, "prove", "neira.prove/1", "scenarios", "cannot read the proof matrix");
+	/* --meta mutation=FILE: the mutation lane (scripts/mutate.sh, issue 16)
+	 * becomes "Proof by reverting each fix": mutant, clause, killed by */
+	attach_file(r->doc, "mutation", "neira.mutation/1", NULL, "cannot read the mutation lane's result");
 	if (!r->doc || !r->results) {
 		rc = -ENOMEM;
 		goto oom;

@@ -417,6 +417,50 @@ static void prove_section(const json_t *doc, rpt_buf *b)
 	rpt__buf_puts(b, "</table>\n");
 }
 
+/* The mutation lane (scripts/mutate.sh, --meta mutation=FILE, issue 16). */
+static void mutation_section(const json_t *doc, rpt_buf *b)
+{
+	const json_t *mu = json_object_get(doc, "mutation"), *x, *e;
+	size_t i, j;
+	if (!mu)
+		return;
+	rpt__buf_puts(b, "<h2 id=\"mutation\">Proof by reverting each fix</h2>\n<p class=\"sub\">");
+	if (json_object_get(mu, "error")) {
+		rpt__buf_xml(b, rpt__str(mu, "error", ""));
+		rpt__buf_puts(b, ": ");
+		rpt__buf_xml(b, rpt__str(mu, "file", ""));
+		rpt__buf_puts(b, "</p>\n");
+		return;
+	}
+	rpt__buf_printf(b, "Each mutant re-introduces one slip (a seed defect or a developer's) into the supervisor; "
+			   "the tests that turned red prove the fix it reverts. mutants: %lld killed, %lld survived, "
+			   "%lld equivalent.</p>\n<table class=\"meta\"><tr><th>mutant</th><th>clause</th>"
+			   "<th>seed defect</th><th>outcome</th><th>killed by</th></tr>\n",
+			(long long)json_integer_value(json_object_get(mu, "killed")),
+			(long long)json_integer_value(json_object_get(mu, "survived")),
+			(long long)json_integer_value(json_object_get(mu, "equivalent")));
+	json_array_foreach(json_object_get(mu, "mutants"), i, x) {
+		const char *st = rpt__str(x, "status", "");
+		rpt__buf_puts(b, "<tr><td>");
+		rpt__buf_xml(b, rpt__str(x, "id", ""));
+		rpt__buf_puts(b, "</td><td>");
+		rpt__buf_xml(b, rpt__str(x, "clause", ""));
+		rpt__buf_puts(b, "</td><td>");
+		rpt__buf_xml(b, rpt__str(x, "seed_defect", "—"));
+		rpt__buf_puts(b, strcmp(st, "survived") ? "</td><td>" : "</td><td><strong>");
+		rpt__buf_xml(b, st);
+		rpt__buf_puts(b, strcmp(st, "survived") ? "</td><td>" : "</strong></td><td>");
+		if (!strcmp(st, "equivalent"))
+			rpt__buf_xml(b, rpt__str(x, "reason", ""));
+		json_array_foreach(json_object_get(x, "killed_by"), j, e) {
+			rpt__buf_puts(b, j ? ", " : "");
+			rpt__buf_xml(b, json_string_value(e));
+		}
+		rpt__buf_puts(b, "</td></tr>\n");
+	}
+	rpt__buf_puts(b, "</table>\n");
+}
+
 void rpt__render_html(const rpt__report *r, rpt_buf *b)
 {
 	const json_t *doc = r->doc, *x;
@@ -430,6 +474,7 @@ void rpt__render_html(const rpt__report *r, rpt_buf *b)
 	header(doc, b);
 	matrix(doc, b);
 	prove_section(doc, b);
+	mutation_section(doc, b);
 	clause_table(doc, b);
 	rpt__buf_puts(b, "<h2 id=\"results\">Scenarios and unit tests</h2>\n"
 			 "<p class=\"sub\">Timelines are drawn to scale from the recorded events (hover a mark for its "

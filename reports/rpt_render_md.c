@@ -58,6 +58,51 @@ static void summary_line(const json_t *doc, rpt_buf *b)
 	rpt__buf_puts(b, "\n\n");
 }
 
+/* The mutation lane (scripts/mutate.sh, --meta mutation=FILE, issue 16):
+ * each mutant re-introduces one slip; the tests that turned red prove the
+ * fix it reverts. */
+static void mutation_md(const json_t *mu, rpt_buf *b)
+{
+	const json_t *x, *e;
+	size_t i, j;
+	if (!mu)
+		return;
+	rpt__buf_puts(b, "\n## Proof by reverting each fix\n\n");
+	if (json_object_get(mu, "error")) {
+		rpt__buf_md(b, rpt__str(mu, "error", ""));
+		rpt__buf_puts(b, ": ");
+		rpt__buf_md(b, rpt__str(mu, "file", ""));
+		rpt__buf_puts(b, "\n");
+		return;
+	}
+	rpt__buf_printf(b, "mutants: %lld killed, %lld survived, %lld equivalent%s (scripts/mutate.sh%s, %.0f s)\n\n",
+			(long long)json_integer_value(json_object_get(mu, "killed")),
+			(long long)json_integer_value(json_object_get(mu, "survived")),
+			(long long)json_integer_value(json_object_get(mu, "equivalent")),
+			json_integer_value(json_object_get(mu, "survived")) ? " — ❌ a slip no test catches" : "",
+			json_is_true(json_object_get(mu, "subset")) ? " --subset" : "",
+			rpt__num(mu, "duration_s", 0));
+	rpt__buf_puts(b, "| Mutant | Clause | Seed defect | Outcome | Killed by |\n|---|---|---|---|---|\n");
+	json_array_foreach(json_object_get(mu, "mutants"), i, x) {
+		rpt__buf_puts(b, "| ");
+		rpt__buf_md(b, rpt__str(x, "id", ""));
+		rpt__buf_puts(b, " | ");
+		rpt__buf_md(b, rpt__str(x, "clause", ""));
+		rpt__buf_puts(b, " | ");
+		rpt__buf_md(b, rpt__str(x, "seed_defect", "—"));
+		rpt__buf_puts(b, " | ");
+		rpt__buf_md(b, rpt__str(x, "status", ""));
+		rpt__buf_puts(b, " | ");
+		if (!strcmp(rpt__str(x, "status", ""), "equivalent"))
+			rpt__buf_md(b, rpt__str(x, "reason", ""));
+		json_array_foreach(json_object_get(x, "killed_by"), j, e) {
+			rpt__buf_puts(b, j ? ", " : "");
+			rpt__buf_md(b, json_string_value(e));
+		}
+		rpt__buf_puts(b, " |\n");
+	}
+}
+
 void rpt__render_md(const rpt__report *r, rpt_buf *b)
 {
 	const json_t *doc = r->doc, *x, *e, *f;
@@ -184,6 +229,8 @@ void rpt__render_md(const rpt__report *r, rpt_buf *b)
 			}
 		}
 	}
+
+	mutation_md(json_object_get(doc, "mutation"), b);
 
 	rpt__buf_puts(b, "\n## Results\n\n| Result | Kind | Clauses | Verdict | Duration |\n|---|---|---|---|---|\n");
 	json_array_foreach(json_object_get(doc, "scenarios"), i, x) {

@@ -265,6 +265,35 @@ class ExitStatus(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("not covered", p.stdout)
 
+    def test_mutation_section(self):
+        """--meta mutation=FILE (scripts/mutate.sh's result, issue 16): the
+        section "Proof by reverting each fix" — mutant, clause, killed by —
+        in Markdown and HTML; an unreadable file says so, it is not dropped."""
+        res = os.path.join(self.tmp, "results")
+        os.mkdir(res)
+        shutil.copy(os.path.join(ARGS.testdata, "results", "unit_test_sup_breaker.json"), res)
+        out = os.path.join(self.tmp, "out")
+        run_report(res, out, "--meta", "mutation=" + os.path.join(ARGS.testdata, "mutation.json"))
+        with open(os.path.join(out, "conformance.md"), encoding="utf-8") as f:
+            md = f.read()
+        self.assertIn("## Proof by reverting each fix", md)
+        self.assertIn("mutants: 1 killed, 1 survived, 1 equivalent", md)
+        self.assertIn("| C3-half-open-all | C3 | SD-C3-half-open-all | killed | C3-half-open-one-trial, sup_breaker |",
+                      md)
+        self.assertIn("| H1-made-up-survivor | H1 | — | survived |  |", md)
+        self.assertIn("| L5-no-probe-on-marker | L5 | — | equivalent | the next 5 ms probe notices it |", md)
+        with open(os.path.join(out, "conformance.html"), encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn('<h2 id="mutation">Proof by reverting each fix</h2>', page)
+        self.assertIn("<td>C3-half-open-all</td><td>C3</td><td>SD-C3-half-open-all</td><td>killed</td>"
+                      "<td>C3-half-open-one-trial, sup_breaker</td>", page)
+        self.assertIn("<td><strong>survived</strong></td>", page)
+        with open(os.path.join(out, "conformance.json"), encoding="utf-8") as f:
+            self.assertEqual(json.load(f)["mutation"]["killed"], 1)
+        run_report(res, out, "--meta", "mutation=" + os.path.join(self.tmp, "nope.json"))
+        with open(os.path.join(out, "conformance.md"), encoding="utf-8") as f:
+            self.assertIn("cannot read the mutation lane's result", f.read())
+
     def test_usage_and_io_errors_exit_2(self):
         self.assertEqual(subprocess.run(report_cmd(), capture_output=True, timeout=300).returncode, 2)
         p = run_report(os.path.join(self.tmp, "nope"), os.path.join(self.tmp, "out"))

@@ -3,8 +3,9 @@
 # every scenario against real processes on real sockets), then write the
 # conformance report by SPEC clause into reports/out/:
 #   conformance.json  conformance.md  conformance.html  junit.xml
-# with the proof matrix (C and Node supervisors vs the seed's design) as a
-# section, and prove/prove.{md,json} beside it.
+# with the proof matrix (C and Node supervisors vs the seed's design) and the
+# mutation lane ("Proof by reverting each fix") as sections, and
+# prove/prove.{md,json} beside it.
 # Exit 0 only if every clause passes and nothing failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,13 +38,48 @@ else
   prove_status=1
 fi
 
+# Proof by reverting each fix (issue 16): the mutation lane's result. A full
+# lane (scripts/mutate.sh, build-mut/) already run on this very commit is used
+# as it is; else the bounded subset's, which the suite above ran (meson test
+# mutation-subset, build/mutation/); else the subset runs here.
+# NEIRA_MUTATION=full runs the whole lane (≈ 20 min) instead.
+lane_for_head() {  # FILE [full]: is FILE a lane result for HEAD (a full one)?
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+sys.exit(d.get("commit") != sys.argv[2] or (sys.argv[3] == "full" and d.get("subset")))' \
+    "$1" "$(git rev-parse HEAD 2>/dev/null)" "${2:-any}" 2>/dev/null
+}
+mutation_status=0
+if [ "${NEIRA_MUTATION:-}" = full ]; then
+  echo "== mutation lane: scripts/mutate.sh (every mutant) =="
+  mutation_json=build-mut/mutation.json
+  scripts/mutate.sh --out "$mutation_json"
+  mutation_status=$?
+elif lane_for_head build-mut/mutation.json full; then
+  mutation_json=build-mut/mutation.json
+elif mutation_json=build/mutation/mutation.json; ! lane_for_head "$mutation_json"; then
+  echo "== mutation lane: scripts/mutate.sh --subset (the full lane: NEIRA_MUTATION=full) =="
+  scripts/mutate.sh --subset --dir build/mutation --out "$mutation_json"
+  mutation_status=$?
+fi
+mutation_meta=(--meta "mutation=$mutation_json")
+if [ $mutation_status -eq 77 ]; then
+  mutation_status=0 mutation_meta=()   # not a git checkout: no lane
+elif [ -f "$mutation_json" ]; then
+  echo "== mutation lane: $mutation_json =="
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print("mutants: %d killed, %d survived, %d equivalent" % (d["killed"], d["survived"], d["equivalent"]))
+sys.exit(1 if d["survived"] or d["errors"] else 0)' "$mutation_json" || mutation_status=1
+else
+  mutation_status=1   # the report says it cannot read it
+fi
+
 echo "== conformance report =="
 build/harness/neira-harness report --from build/results \
-  --testlog build/meson-logs/testlog.json --out "$out" "${prove_meta[@]}" \
+  --testlog build/meson-logs/testlog.json --out "$out" "${prove_meta[@]}" "${mutation_meta[@]}" \
   --meta "commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
   --meta "started_at=$start" --meta "duration_ms=$(( (t1 - t0) / 1000000 ))"
 report_status=$?
 echo "conformance: open $out/conformance.html (summary in $out/conformance.md)"
 [ $report_status -eq 2 ] && exit 2
-[ $tests_status -ne 0 ] || [ $report_status -ne 0 ] || [ $prove_status -ne 0 ] && exit 1
+[ $tests_status -ne 0 ] || [ $report_status -ne 0 ] || [ $prove_status -ne 0 ] || [ $mutation_status -ne 0 ] && exit 1
 exit 0

@@ -22,7 +22,8 @@ mutant the same first-stage tests run on the unmutated tree: a test that fails
 there would "kill" every mutant, so the lane stops instead.
 
 Exit status: 0 every non-equivalent mutant killed; 1 a survivor; 2 an error
-(a patch that does not apply, a mutant that does not build, a red baseline)."""
+(a patch that does not apply, a mutant that does not build, a red baseline);
+77 not a git checkout (skipped: the tree is copied with git archive)."""
 import argparse
 import fcntl
 import json
@@ -138,7 +139,9 @@ def introspect(build):
         if exe.startswith(os.path.abspath(build)):
             deps.append(exe)
         out.append({"name": t["name"], "suites": parts, "deps": deps, "timeout": t.get("timeout", 30)})
-    return out
+    progs = [os.path.relpath(f, build) for t in targets if t["type"] == "executable" and
+             t["name"].startswith("neira-") for f in t["filename"]]
+    return out, progs
 
 
 def stage1(tests, clause):
@@ -149,11 +152,13 @@ def stage2(tests, clause):
     return [t for t in tests if clause not in t["suites"] and t["suites"] & STAGE2_SUITES]
 
 
-def build_for(build, tests):
-    # everything: a test may need more than it declares (F-* scenarios run
-    # neira-fault-exec and libfiu's preload through the environment); after
-    # the first build only what a patch touches is recompiled and relinked
-    r = run(["ninja", "-C", build], capture_output=True, text=True)
+def build_for(build, tests, programs):
+    """Build what the tests declare, plus every neira-* program (a test may
+    run more than it declares: F-* scenarios run neira-fault-exec through
+    the environment). After the first build only what a patch touches is
+    recompiled and relinked."""
+    outs = sorted({os.path.relpath(f, build) for t in tests for f in t["deps"]} | set(programs))
+    r = run(["ninja", "-C", build] + outs, capture_output=True, text=True)
     return r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
 
 
@@ -201,6 +206,10 @@ def main():
     chosen = [byid[i] for i in names] if names else muts
     explicit = set(a.ids)
     rev = os.environ.get("MUT_REV", "HEAD")
+    if run(["git", "-C", ROOT, "rev-parse", "--verify", "-q", rev + "^{commit}"], capture_output=True).returncode:
+        log("mutate: %s is not a git checkout with %s: the lane copies the tree with git archive; skipped" %
+            (ROOT, rev))
+        return 77
     d = os.path.abspath(a.dir)
     src, build = os.path.join(d, "src"), os.path.join(d, "build")
     out = a.out or os.path.join(d, "mutation.json")
@@ -222,17 +231,19 @@ def main():
         for e in errors:
             log("mutate: ERROR " + e)
         return 2
-    if not os.path.isfile(os.path.join(build, "build.ninja")):
-        r = run(["meson", "setup", build, src], capture_output=True, text=True)
-        if r.returncode != 0:
-            log("mutate: ERROR meson setup failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
-            return 2
-    tests = introspect(build)
+    # reconfigured every time: the scenario registry is read at configure
+    # time, and a scenario file added since would not be a test
+    setup = ["--reconfigure"] if os.path.isfile(os.path.join(build, "build.ninja")) else []
+    r = run(["meson", "setup"] + setup + [build, src], capture_output=True, text=True)
+    if r.returncode != 0:
+        log("mutate: ERROR meson setup failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
+        return 2
+    tests, programs = introspect(build)
     to_run = [m for m in chosen if not m.get("equivalent") or m["id"] in explicit]
 
     # baseline: the first-stage tests on the unmutated tree must pass
     base = {t["name"]: t for m in to_run for t in stage1(tests, m["clause"])}
-    ok, msg = build_for(build, list(base.values()))
+    ok, msg = build_for(build, list(base.values()), programs)
     if not ok:
         log("mutate: ERROR the unmutated tree does not build:\n" + msg)
         return 2
@@ -261,7 +272,7 @@ def main():
             return 2
         try:
             s1, s2 = stage1(tests, m["clause"]), stage2(tests, m["clause"])
-            ok, msg = build_for(build, s1 if a.subset else s1 + s2)
+            ok, msg = build_for(build, s1 if a.subset else s1 + s2, programs)
             if not ok:
                 rec.update(status="error", killed_by=[], stage=None, error="does not build: " + msg[-800:])
             else:
