@@ -44,6 +44,18 @@ void rpt__buf_xml(rpt_buf *b, const char *s);
 /* A Markdown table cell: | and \ escaped, newlines as spaces, < > & as
  * entities (GitHub renders inline HTML), backticks and * escaped (underscores are left: GitHub does not emphasise inside words). */
 void rpt__buf_md(rpt_buf *b, const char *s);
+/* One of the two above. */
+typedef void (*rpt_esc_fn)(rpt_buf *b, const char *s);
+/* Table cells: for each of keys[0..n), before, the string member of x
+ * escaped ("—" when absent or not a string), after. */
+void rpt__buf_cells(rpt_buf *b, const json_t *x, const char *const *keys, size_t n, const char *before,
+		    const char *after, rpt_esc_fn esc);
+/* The strings of the array a, escaped, joined by ", ". */
+void rpt__buf_join(rpt_buf *b, const json_t *a, rpt_esc_fn esc);
+/* A section loaded from --meta KEY=FILE that could not be read ({error,
+ * file}): writes before, "error: file", after and returns true; else
+ * writes nothing and returns false. */
+bool rpt__buf_load_error(rpt_buf *b, const json_t *o, const char *before, const char *after, rpt_esc_fn esc);
 
 /* A JSON value as short display text (strings unquoted, others compact
  * JSON, null/NULL as "null"). Returns a malloc'd string or NULL on ENOMEM. */

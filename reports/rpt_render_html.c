@@ -370,19 +370,13 @@ static void result_section(const json_t *sc, const json_t *res, size_t idx, rpt_
 /* The proof matrix (neira-harness prove, --meta prove=FILE). */
 static void prove_section(const json_t *doc, rpt_buf *b)
 {
-	const json_t *pv = json_object_get(doc, "prove"), *x, *e;
-	size_t i, j;
+	const json_t *pv = json_object_get(doc, "prove"), *x;
+	size_t i;
 	if (!pv)
 		return;
 	rpt__buf_puts(b, "<h2 id=\"prove\">Proof matrix</h2>\n");
-	if (json_object_get(pv, "error")) {
-		rpt__buf_puts(b, "<p class=\"sub\">");
-		rpt__buf_xml(b, rpt__str(pv, "error", ""));
-		rpt__buf_puts(b, ": ");
-		rpt__buf_xml(b, rpt__str(pv, "file", ""));
-		rpt__buf_puts(b, "</p>\n");
+	if (rpt__buf_load_error(b, pv, "<p class=\"sub\">", "</p>\n", rpt__buf_xml))
 		return;
-	}
 	rpt__buf_puts(b, "<p class=\"sub\">Every scenario against every supervisor: the conforming ones must pass "
 			 "every applicable scenario; each seed defect is caught by a scenario that fails on the seed "
 			 "design and passes on every conforming one. Verdict: ");
@@ -390,28 +384,21 @@ static void prove_section(const json_t *doc, rpt_buf *b)
 	rpt__buf_puts(b, "</p>\n<table class=\"meta\"><tr><th>supervisor</th><th>role</th><th>pass</th><th>fail</th>"
 			 "<th>n/a</th></tr>\n");
 	json_array_foreach(json_object_get(pv, "supervisors"), i, x) {
-		rpt__buf_puts(b, "<tr><td>");
-		rpt__buf_xml(b, rpt__str(x, "name", ""));
-		rpt__buf_puts(b, "</td><td>");
-		rpt__buf_xml(b, rpt__str(x, "role", ""));
-		rpt__buf_printf(b, "</td><td>%lld</td><td>%lld</td><td>%lld</td></tr>\n",
+		rpt__buf_puts(b, "<tr>");
+		rpt__buf_cells(b, x, (const char *const[]){ "name", "role" }, 2, "<td>", "</td>", rpt__buf_xml);
+		rpt__buf_printf(b, "<td>%lld</td><td>%lld</td><td>%lld</td></tr>\n",
 				(long long)json_integer_value(json_object_get(x, "pass")),
 				(long long)json_integer_value(json_object_get(x, "fail")),
 				(long long)json_integer_value(json_object_get(x, "not_applicable")));
 	}
 	rpt__buf_puts(b, "</table>\n<table class=\"meta\"><tr><th>seed defect</th><th>clause</th><th>caught by</th></tr>\n");
 	json_array_foreach(json_object_get(pv, "defects"), i, x) {
-		rpt__buf_puts(b, "<tr><td>");
-		rpt__buf_xml(b, rpt__str(x, "id", ""));
-		rpt__buf_puts(b, "</td><td>");
-		rpt__buf_xml(b, rpt__str(x, "clause", ""));
-		rpt__buf_puts(b, "</td><td>");
+		rpt__buf_puts(b, "<tr>");
+		rpt__buf_cells(b, x, (const char *const[]){ "id", "clause" }, 2, "<td>", "</td>", rpt__buf_xml);
+		rpt__buf_puts(b, "<td>");
 		if (!json_array_size(json_object_get(x, "caught_by")))
 			rpt__buf_puts(b, "<strong>not caught</strong>");
-		json_array_foreach(json_object_get(x, "caught_by"), j, e) {
-			rpt__buf_puts(b, j ? ", " : "");
-			rpt__buf_xml(b, json_string_value(e));
-		}
+		rpt__buf_join(b, json_object_get(x, "caught_by"), rpt__buf_xml);
 		rpt__buf_puts(b, "</td></tr>\n");
 	}
 	rpt__buf_puts(b, "</table>\n");
@@ -420,42 +407,30 @@ static void prove_section(const json_t *doc, rpt_buf *b)
 /* The mutation lane (scripts/mutate.sh, --meta mutation=FILE, issue 16). */
 static void mutation_section(const json_t *doc, rpt_buf *b)
 {
-	const json_t *mu = json_object_get(doc, "mutation"), *x, *e;
-	size_t i, j;
+	const json_t *mu = json_object_get(doc, "mutation"), *x;
+	size_t i;
 	if (!mu)
 		return;
-	rpt__buf_puts(b, "<h2 id=\"mutation\">Proof by reverting each fix</h2>\n<p class=\"sub\">");
-	if (json_object_get(mu, "error")) {
-		rpt__buf_xml(b, rpt__str(mu, "error", ""));
-		rpt__buf_puts(b, ": ");
-		rpt__buf_xml(b, rpt__str(mu, "file", ""));
-		rpt__buf_puts(b, "</p>\n");
+	rpt__buf_puts(b, "<h2 id=\"mutation\">Proof by reverting each fix</h2>\n");
+	if (rpt__buf_load_error(b, mu, "<p class=\"sub\">", "</p>\n", rpt__buf_xml))
 		return;
-	}
+	rpt__buf_puts(b, "<p class=\"sub\">");
 	rpt__buf_printf(b, "Each mutant re-introduces one slip (a seed defect or a developer's) into the supervisor; "
-			   "the tests that turned red prove the fix it reverts. mutants: %lld killed, %lld survived, "
-			   "%lld equivalent.</p>\n<table class=\"meta\"><tr><th>mutant</th><th>clause</th>"
+			   "the tests that turned red prove the fix it reverts. mutants: %.0f killed, %.0f survived, "
+			   "%.0f equivalent.</p>\n<table class=\"meta\"><tr><th>mutant</th><th>clause</th>"
 			   "<th>seed defect</th><th>outcome</th><th>killed by</th></tr>\n",
-			(long long)json_integer_value(json_object_get(mu, "killed")),
-			(long long)json_integer_value(json_object_get(mu, "survived")),
-			(long long)json_integer_value(json_object_get(mu, "equivalent")));
+			rpt__num(mu, "killed", 0), rpt__num(mu, "survived", 0), rpt__num(mu, "equivalent", 0));
 	json_array_foreach(json_object_get(mu, "mutants"), i, x) {
 		const char *st = rpt__str(x, "status", "");
-		rpt__buf_puts(b, "<tr><td>");
-		rpt__buf_xml(b, rpt__str(x, "id", ""));
-		rpt__buf_puts(b, "</td><td>");
-		rpt__buf_xml(b, rpt__str(x, "clause", ""));
-		rpt__buf_puts(b, "</td><td>");
-		rpt__buf_xml(b, rpt__str(x, "seed_defect", "—"));
-		rpt__buf_puts(b, strcmp(st, "survived") ? "</td><td>" : "</td><td><strong>");
+		bool survived = !strcmp(st, "survived");
+		rpt__buf_puts(b, "<tr>");
+		rpt__buf_cells(b, x, (const char *const[]){ "id", "clause", "seed_defect" }, 3, "<td>", "</td>", rpt__buf_xml);
+		rpt__buf_puts(b, survived ? "<td><strong>" : "<td>");
 		rpt__buf_xml(b, st);
-		rpt__buf_puts(b, strcmp(st, "survived") ? "</td><td>" : "</strong></td><td>");
+		rpt__buf_puts(b, survived ? "</strong></td><td>" : "</td><td>");
 		if (!strcmp(st, "equivalent"))
 			rpt__buf_xml(b, rpt__str(x, "reason", ""));
-		json_array_foreach(json_object_get(x, "killed_by"), j, e) {
-			rpt__buf_puts(b, j ? ", " : "");
-			rpt__buf_xml(b, json_string_value(e));
-		}
+		rpt__buf_join(b, json_object_get(x, "killed_by"), rpt__buf_xml);
 		rpt__buf_puts(b, "</td></tr>\n");
 	}
 	rpt__buf_puts(b, "</table>\n");

@@ -63,42 +63,25 @@ static void summary_line(const json_t *doc, rpt_buf *b)
  * fix it reverts. */
 static void mutation_md(const json_t *mu, rpt_buf *b)
 {
-	const json_t *x, *e;
-	size_t i, j;
+	const json_t *x;
+	size_t i;
 	if (!mu)
 		return;
 	rpt__buf_puts(b, "\n## Proof by reverting each fix\n\n");
-	if (json_object_get(mu, "error")) {
-		rpt__buf_md(b, rpt__str(mu, "error", ""));
-		rpt__buf_puts(b, ": ");
-		rpt__buf_md(b, rpt__str(mu, "file", ""));
-		rpt__buf_puts(b, "\n");
+	if (rpt__buf_load_error(b, mu, "", "\n", rpt__buf_md))
 		return;
-	}
-	rpt__buf_printf(b, "mutants: %lld killed, %lld survived, %lld equivalent%s (scripts/mutate.sh%s, %.0f s)\n\n",
-			(long long)json_integer_value(json_object_get(mu, "killed")),
-			(long long)json_integer_value(json_object_get(mu, "survived")),
-			(long long)json_integer_value(json_object_get(mu, "equivalent")),
-			json_integer_value(json_object_get(mu, "survived")) ? " — ❌ a slip no test catches" : "",
-			json_is_true(json_object_get(mu, "subset")) ? " --subset" : "",
-			rpt__num(mu, "duration_s", 0));
+	rpt__buf_printf(b, "mutants: %.0f killed, %.0f survived, %.0f equivalent%s (scripts/mutate.sh%s, %.0f s)\n\n",
+			rpt__num(mu, "killed", 0), rpt__num(mu, "survived", 0), rpt__num(mu, "equivalent", 0),
+			rpt__num(mu, "survived", 0) > 0 ? " — ❌ a slip no test catches" : "",
+			json_is_true(json_object_get(mu, "subset")) ? " --subset" : "", rpt__num(mu, "duration_s", 0));
 	rpt__buf_puts(b, "| Mutant | Clause | Seed defect | Outcome | Killed by |\n|---|---|---|---|---|\n");
 	json_array_foreach(json_object_get(mu, "mutants"), i, x) {
+		rpt__buf_cells(b, x, (const char *const[]){ "id", "clause", "seed_defect", "status" }, 4, "| ", " ",
+			       rpt__buf_md);
 		rpt__buf_puts(b, "| ");
-		rpt__buf_md(b, rpt__str(x, "id", ""));
-		rpt__buf_puts(b, " | ");
-		rpt__buf_md(b, rpt__str(x, "clause", ""));
-		rpt__buf_puts(b, " | ");
-		rpt__buf_md(b, rpt__str(x, "seed_defect", "—"));
-		rpt__buf_puts(b, " | ");
-		rpt__buf_md(b, rpt__str(x, "status", ""));
-		rpt__buf_puts(b, " | ");
 		if (!strcmp(rpt__str(x, "status", ""), "equivalent"))
 			rpt__buf_md(b, rpt__str(x, "reason", ""));
-		json_array_foreach(json_object_get(x, "killed_by"), j, e) {
-			rpt__buf_puts(b, j ? ", " : "");
-			rpt__buf_md(b, json_string_value(e));
-		}
+		rpt__buf_join(b, json_object_get(x, "killed_by"), rpt__buf_md);
 		rpt__buf_puts(b, " |\n");
 	}
 }
@@ -196,12 +179,7 @@ void rpt__render_md(const rpt__report *r, rpt_buf *b)
 	const json_t *pv = json_object_get(doc, "prove");
 	if (pv) { /* the proof matrix: the fixed designs pass, the seed's fails */
 		rpt__buf_puts(b, "\n## Proof matrix\n\n");
-		if (json_object_get(pv, "error")) {
-			rpt__buf_md(b, rpt__str(pv, "error", ""));
-			rpt__buf_puts(b, ": ");
-			rpt__buf_md(b, rpt__str(pv, "file", ""));
-			rpt__buf_puts(b, "\n");
-		} else {
+		if (!rpt__buf_load_error(b, pv, "", "\n", rpt__buf_md)) {
 			rpt__buf_printf(b, "Verdict: %s\n\n| Supervisor | Role | Pass | Fail | N/A |\n|---|---|---|---|---|\n",
 					mark(rpt__str(pv, "verdict", "")));
 			json_array_foreach(json_object_get(pv, "supervisors"), i, x) {
@@ -214,17 +192,11 @@ void rpt__render_md(const rpt__report *r, rpt_buf *b)
 			}
 			rpt__buf_puts(b, "\n| Seed defect | Clause | Caught by (fails on the seed design, passes on every conforming one) |\n|---|---|---|\n");
 			json_array_foreach(json_object_get(pv, "defects"), i, x) {
+				rpt__buf_cells(b, x, (const char *const[]){ "id", "clause" }, 2, "| ", " ", rpt__buf_md);
 				rpt__buf_puts(b, "| ");
-				rpt__buf_md(b, rpt__str(x, "id", ""));
-				rpt__buf_puts(b, " | ");
-				rpt__buf_md(b, rpt__str(x, "clause", ""));
-				rpt__buf_puts(b, " | ");
 				if (!json_array_size(json_object_get(x, "caught_by")))
 					rpt__buf_puts(b, "**not caught**");
-				json_array_foreach(json_object_get(x, "caught_by"), j, e) {
-					rpt__buf_puts(b, j ? ", " : "");
-					rpt__buf_md(b, json_string_value(e));
-				}
+				rpt__buf_join(b, json_object_get(x, "caught_by"), rpt__buf_md);
 				rpt__buf_puts(b, " |\n");
 			}
 		}

@@ -221,3 +221,35 @@ fail:
 	snprintf(err, errlen, "write %s: %s", path, strerror(-rc));
 	return rc;
 }
+
+void rpt__buf_cells(rpt_buf *b, const json_t *x, const char *const *keys, size_t n, const char *before,
+		    const char *after, rpt_esc_fn esc)
+{
+	for (size_t k = 0; k < n; k++) {
+		rpt__buf_puts(b, before);
+		esc(b, rpt__str(x, keys[k], "—"));
+		rpt__buf_puts(b, after);
+	}
+}
+
+void rpt__buf_join(rpt_buf *b, const json_t *a, rpt_esc_fn esc)
+{
+	size_t j;
+	const json_t *e;
+	json_array_foreach(a, j, e) {
+		rpt__buf_puts(b, j ? ", " : "");
+		esc(b, json_string_value(e));
+	}
+}
+
+bool rpt__buf_load_error(rpt_buf *b, const json_t *o, const char *before, const char *after, rpt_esc_fn esc)
+{
+	if (!json_object_get(o, "error"))
+		return false;
+	rpt__buf_puts(b, before);
+	esc(b, rpt__str(o, "error", ""));
+	rpt__buf_puts(b, ": ");
+	esc(b, rpt__str(o, "file", ""));
+	rpt__buf_puts(b, after);
+	return true;
+}
