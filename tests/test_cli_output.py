@@ -42,7 +42,7 @@ class RunAll(unittest.TestCase):
         cls.dir = tempfile.mkdtemp(prefix="hx-cli-")
         for p in PICK:
             shutil.copy(os.path.join(SCEN, p + ".yaml"), cls.dir)
-        cls.p = run("--scenarios", cls.dir, "run", "--all", "-j", "2", env={"NEIRA_PROGRESS_MS": "600"})
+        cls.p = run("--scenarios", cls.dir, "run", "--all", "-j", "2", env={"NEIRA_PROGRESS_MS": "300"})
         cls.lines = cls.p.stdout.splitlines()
         sys.stdout.write(cls.p.stdout[-3000:])
 
