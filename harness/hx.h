@@ -51,8 +51,6 @@ json_t *hx_run_scenario(const hx_scenario *sc, const hx_paths *paths, bool verbo
 /* A result document for a scenario that could not even be parsed. */
 json_t *hx_result_error(const char *name, const char *file, const char *message);
 
-/* Print the timeline of a result (events and replies, in arrival order). */
-void hx_print_timeline(const json_t *result, FILE *out);
 
 /* `neira-harness prove …` (hx_prove.c). */
 int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base);

@@ -137,40 +137,11 @@ json_t *hx_dig(json_t *root, const char *path)
 	return NULL;
 }
 
-void hx_print_event(FILE *f, const json_t *ev, const char *mark)
-{
-	json_t *cp = json_deep_copy(ev);
-	json_object_del(cp, "t_ms");
-	json_object_del(cp, "event");
-	json_object_del(cp, "rx_ms");
-	char *rest = json_dumps(cp, JSON_COMPACT | JSON_SORT_KEYS);
-	fprintf(f, "      %s %10.3f  %-20s %s\n", mark, json_number_value(json_object_get(ev, "t_ms")),
-		json_string_value(json_object_get(ev, "event")), rest ? rest : "");
-	free(rest);
-	json_decref(cp);
-}
-
-static void slice(FILE *f, json_t *events, long from, long to, long hl)
-{
-	long n = (long)json_array_size(events);
-	if (from < 0)
-		from = 0;
-	if (to > n)
-		to = n;
-	if (from >= to) {
-		fprintf(f, "      (no events in this part of the timeline)\n");
-		return;
-	}
-	fprintf(f, "      timeline slice (events %ld..%ld of %ld):\n", from, to - 1, n);
-	for (long i = from; i < to; i++)
-		hx_print_event(f, json_array_get(events, (size_t)i), i == hl ? ">" : " ");
-}
-
 void hx_check_events(hx_checker *c, json_t *exp_events, json_t *events)
 {
 	size_t ne = json_array_size(exp_events);
 	long *matched = calloc(ne + 1, sizeof(long));
-	long cursor = 0, prev = -1;
+	long cursor = 0, prev = -1, prev_exp = -1;
 	size_t i;
 	json_t *x;
 	json_array_foreach(exp_events, i, x) {
@@ -201,11 +172,6 @@ void hx_check_events(hx_checker *c, json_t *exp_events, json_t *events)
 				json_pack("{s:s,s:O,s:i}", "event", name, "where",
 					  json_object_get(x, "where") ?: json_null(), "count", (int)want),
 				json_pack("{s:i}", "count", (int)got), ok ? "" : msg);
-			if (!ok && c->log) {
-				fprintf(c->log, "    detail — %s: %s\n", desc, msg);
-				if (first >= 0)
-					slice(c->log, events, first - 3, first + 4, first);
-			}
 			free(wh);
 			continue;
 		}
@@ -220,18 +186,27 @@ void hx_check_events(hx_checker *c, json_t *exp_events, json_t *events)
 		long ref = after ? matched[json_integer_value(after)] : prev;
 		bool ref_missing = (after || prev >= 0) && ref < 0 && (after || prev != -1);
 		json_t *mn = json_object_get(x, "min_ms"), *mx = json_object_get(x, "max_ms");
-		snprintf(desc, sizeof(desc), "%s where %s%s%s", name, wh,
-			 (mn || mx) ? (after ? " timed after expected event #" : " timed after the previous expected event")
-				    : "",
-			 "");
-		if (after && (mn || mx)) {
-			size_t l = strlen(desc);
-			snprintf(desc + l, sizeof(desc) - l, "%lld", json_integer_value(after));
-		}
-		if ((mn || mx) && !after && prev < 0 && i == 0)
-			snprintf(desc, sizeof(desc), "%s where %s timed from supervisor creation", name, wh);
+		/* in the scenario's words: its labels, where it wrote them */
+		const char *label = json_string_value(json_object_get(x, "label"));
+		long ref_exp = after ? (long)json_integer_value(after) : prev_exp;
+		const char *ref_label = ref_exp >= 0 ? json_string_value(json_object_get(
+								    json_array_get(exp_events, (size_t)ref_exp), "label"))
+						     : NULL;
+		char timed[96] = "";
+		if ((mn || mx) && ref_label)
+			snprintf(timed, sizeof(timed), " timed after '%s'", ref_label);
+		else if ((mn || mx) && after)
+			snprintf(timed, sizeof(timed), " timed after expected event #%ld", ref_exp);
+		else if ((mn || mx) && prev < 0 && i == 0)
+			snprintf(timed, sizeof(timed), " timed from supervisor creation");
+		else if (mn || mx)
+			snprintf(timed, sizeof(timed), " timed after the previous expected event");
+		snprintf(desc, sizeof(desc), "%s%s%s where %s%s", label ? label : "", label ? ": " : "", name, wh,
+			 timed);
 		json_t *expected = json_pack("{s:s,s:O}", "event", name, "where",
 					     json_object_get(x, "where") ?: json_null());
+		if (label)
+			json_object_set_new(expected, "label", json_string(label));
 		if (mn)
 			json_object_set(expected, "min_ms", mn);
 		if (mx)
@@ -252,10 +227,6 @@ void hx_check_events(hx_checker *c, json_t *exp_events, json_t *events)
 			else
 				snprintf(msg, sizeof(msg), "no matching event in the stream");
 			hx_add_exp(c, clause, "event", desc, false, expected, NULL, msg);
-			if (c->log) {
-				fprintf(c->log, "    detail — %s: %s\n", desc, msg);
-				slice(c->log, events, cursor - 2, cursor + 10, -1);
-			}
 			free(wh);
 			continue;
 		}
@@ -284,13 +255,10 @@ void hx_check_events(hx_checker *c, json_t *exp_events, json_t *events)
 			}
 		}
 		hx_add_exp(c, clause, "event", desc, ok, expected, measured, msg);
-		if (!ok && c->log) {
-			fprintf(c->log, "    detail — %s: %s\n", desc, msg);
-			slice(c->log, events, (ref >= 0 ? ref : j) - 1, j + 2, j);
-		}
 		if (ordered) {
 			cursor = j + 1;
 			prev = j;
+			prev_exp = (long)i;
 		}
 		free(wh);
 	}
@@ -312,8 +280,6 @@ void hx_check_calls(hx_checker *c, json_t *exp_calls, json_t *call_replies)
 		if (!r) {
 			hx_add_exp(c, clause, "call", desc, false, expected, NULL,
 				"no reply to this call (it was never answered or never sent)");
-			if (c->log)
-				fprintf(c->log, "    detail — %s: no reply\n", desc);
 			continue;
 		}
 		char msg[1024] = "";
@@ -362,11 +328,6 @@ void hx_check_calls(hx_checker *c, json_t *exp_calls, json_t *call_replies)
 #undef BAD
 		json_t *measured = json_deep_copy(r);
 		hx_add_exp(c, clause, "call", desc, ml == 0, expected, measured, msg);
-		if (ml && c->log) {
-			char *rs = json_dumps(r, JSON_COMPACT);
-			fprintf(c->log, "    detail — %s: %s\n      reply: %s\n", desc, msg, rs ? rs : "");
-			free(rs);
-		}
 	}
 }
 
@@ -380,35 +341,7 @@ void hx_check_value(hx_checker *c, const char *clause, const char *kind, const c
 		snprintf(msg, sizeof(msg), "measured %s, expected %s", a ? a : "?", w ? w : "?");
 		free(a);
 		free(w);
-		if (c->log)
-			fprintf(c->log, "    detail — %s: %s\n", desc, msg);
 	}
 	hx_add_exp(c, clause, kind, desc, ok, json_deep_copy(want), actual ? json_deep_copy(actual) : NULL,
 		msg);
-}
-
-void hx_print_timeline(const json_t *result, FILE *out)
-{
-	/* events and replies merged by arrival time at the harness */
-	json_t *ev = json_object_get(result, "events"), *rp = json_object_get(result, "replies");
-	size_t a = 0, b = 0;
-	while (a < json_array_size(ev) || b < json_array_size(rp)) {
-		json_t *e = json_array_get(ev, a), *r = json_array_get(rp, b);
-		double te = e ? json_number_value(json_object_get(e, "rx_ms")) : 1e300;
-		double tr = r ? json_number_value(json_object_get(r, "rx_ms")) : 1e300;
-		if (e && te <= tr) {
-			hx_print_event(out, e, " ");
-			a++;
-		} else {
-			json_t *cp = json_deep_copy(r);
-			json_object_del(cp, "rx_ms");
-			json_object_del(cp, "reply");
-			char *s = json_dumps(cp, JSON_COMPACT | JSON_SORT_KEYS);
-			fprintf(out, "      %s %10s  reply %-14s %s\n", "<", "",
-				json_string_value(json_object_get(r, "reply")), s ? s : "");
-			free(s);
-			json_decref(cp);
-			b++;
-		}
-	}
 }

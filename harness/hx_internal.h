@@ -103,7 +103,6 @@ void hx_add_inv(json_t *invs, FILE *log, const char *name, bool ok, const char *
 typedef struct hx_checker {
 	json_t *exps;    /* result "expectations" */
 	const char *clause0;
-	FILE *log;
 	int failed;
 } hx_checker;
 
@@ -112,7 +111,6 @@ void hx_add_exp(hx_checker *c, const char *clause, const char *kind, const char 
 char *hx_text_of(const json_t *v);
 bool hx_match_value(const json_t *v, const json_t *m);
 json_t *hx_dig(json_t *root, const char *path);
-void hx_print_event(FILE *f, const json_t *ev, const char *mark);
 void hx_check_events(hx_checker *c, json_t *exp_events, json_t *events);
 void hx_check_calls(hx_checker *c, json_t *exp_calls, json_t *call_replies);
 void hx_check_value(hx_checker *c, const char *clause, const char *kind, const char *desc, json_t *actual,

@@ -10,6 +10,7 @@ without -v, failures expanded at the end in the author's words (labels, not
 colour only on a terminal without NO_COLOR; list within 100 columns, cut at
 a word boundary; explain as aligned rows; chaos [i/N]. NEIRA_HOST,
 NEIRA_FAKE_AGENT and NEIRA_AGENT come from the environment (meson)."""
+import json
 import os
 import pty
 import re
@@ -87,6 +88,22 @@ class RunAll(unittest.TestCase):
 
 
 class Output(unittest.TestCase):
+    def test_results_json_uses_the_labels(self):
+        # the report is built from these descriptions: the labels the
+        # scenario wrote, not "expected event #3"
+        out = tempfile.mkdtemp(prefix="hx-lbl-")
+        try:
+            run("--scenarios", os.path.join(SCEN, "negative"), "run", "--results", out, "NEG-H1-zero-delay")
+            with open(os.path.join(out, "NEG-H1-zero-delay.json")) as f:
+                exps = json.load(f)["expectations"]
+        finally:
+            shutil.rmtree(out)
+        descs = [e["description"] for e in exps]
+        self.assertIn("a2: health_attempt where {\"attempt\":2} timed after 'r1'", descs)
+        a2 = [e for e in exps if e["description"].startswith("a2: ")][0]
+        self.assertEqual(a2["expected"].get("label"), "a2")
+        self.assertFalse([d for d in descs if "expected event #" in d])
+
     def test_verbose_prints_every_ok_check(self):
         p = run("--scenarios", SCEN, "run", "-v", "K1-mock-answers")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
