@@ -395,10 +395,12 @@ static int parse_call(const json_t *obj, const char *method, fa_call_script *c, 
 			rc = get_hex(v, k, &c->text, &c->text_len, &c->has_text, err, errlen);
 		} else if (strcmp(key, "crash_holder_ms") == 0) {
 			rc = get_ms(v, k, &c->crash_holder_ms, err, errlen);
+		} else if (strcmp(key, "crash_close_first_ms") == 0) {
+			rc = get_ms(v, k, &c->crash_close_first_ms, err, errlen);
 		} else {
 			rc = unknown_key(prefix, key,
 					 "crash_on, crash_how, exit_code, hang, delay_ms, status, details, fail_every, reply_bytes, "
-					 "text_hex, crash_holder_ms",
+					 "text_hex, crash_holder_ms, crash_close_first_ms",
 					 err, errlen);
 		}
 		if (rc < 0)

@@ -62,6 +62,10 @@ typedef struct fa_call_script {
 	 * process group (setsid) and keeps every descriptor — the call's
 	 * connection included — open this long; 0 = none */
 	int64_t crash_holder_ms;
+	/* issue 16 (L8): before crashing, shut down every socket (the call's
+	 * stream breaks) and go on living this long, like a runtime that closes
+	 * its connections while it dies; 0 = none */
+	int64_t crash_close_first_ms;
 } fa_call_script;
 
 typedef enum { FA_FLOOD_NONE, FA_FLOOD_STDOUT, FA_FLOOD_STDERR, FA_FLOOD_BOTH } fa_flood_stream;

@@ -336,6 +336,14 @@ static bool fa_healthy(void *ud)
 	return healthy;
 }
 
+/* Sleep ms on this thread, whatever the signal mask (async-signal-safe). */
+static void fa_nap(int64_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+}
+
 /* Issue 16 (L8): a descendant that outlives the agent in a session of its
  * own (out of reach of a kill of the agent's group) and holds every inherited
  * descriptor — the in-flight call's connection too — for ms, then exits: the
@@ -348,9 +356,7 @@ static void fa_start_holder(int64_t ms)
 	if (pid != 0)
 		return;
 	setsid();
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-		;
+	fa_nap(ms);
 	_exit(0);
 }
 
@@ -361,6 +367,13 @@ __attribute__((noreturn)) static void fa_crash(const fa_call_script *c, const ch
 		ag_log(AG_LOG_INFO, "step: a holder (own session) keeps the connection open for %" PRId64 " ms",
 		       c->crash_holder_ms);
 		fa_start_holder(c->crash_holder_ms);
+	}
+	if (c->crash_close_first_ms > 0) {
+		ag_log(AG_LOG_INFO, "step: shutting down every socket, dying %" PRId64 " ms later",
+		       c->crash_close_first_ms);
+		for (int fd = 3; fd < 1024; fd++)
+			shutdown(fd, SHUT_RDWR); /* ENOTSOCK for the rest: harmless */
+		fa_nap(c->crash_close_first_ms);
 	}
 	ag_log(AG_LOG_INFO, "step: crashing (%s) during %s call #%ld, request read, no reply sent", hows[c->crash_how],
 	       method, n);
@@ -836,6 +849,9 @@ static void usage(FILE *f)
 		"         delay_ms N, status CODE|NAME, details \"..\", crash_holder_ms N}}\n"
 		"                           crash_holder_ms: before the crash, fork a holder in its own\n"
 		"                           session that keeps the call's connection open N ms (L8)\n"
+		"  calls.METHOD.crash_close_first_ms N\n"
+		"                           before the crash, shut down every socket (the call's\n"
+		"                           stream breaks) and die only N ms later (L8)\n"
 		"                           METHOD: HealthCheck | ProcessPrompt | CallCustomFunction;\n"
 		"                           order: delay, crash (on the Nth call, after reading the\n"
 		"                           request, before replying), hang, status, normal answer\n"
