@@ -590,6 +590,22 @@ static void health_result_n(sup *s, bool ok, const char *status, json_t *healthy
 		s->agent_version[n] = '\0';
 		s->agent_version_len = n;
 	}
+	/* Issue 13: the channel that just confirmed the agent carries the
+	 * calls that follow — already connected, no second channel, thread
+	 * and handshake on the way to ready (≈ 4.5 ms measured between
+	 * health_result and ready; the first call then finds its connection
+	 * open). H1's fresh channel per attempt concerns the attempts, which
+	 * are over. Its connect-attempt timeout stays H3's deadline (1 s by
+	 * default) instead of grpc's 20 s: a reconnect to a peer that accepts
+	 * and never answers gives up sooner, which no call deadline minds. */
+	if (ok && !s->client && s->hc_client) {
+		if (s->hc_call) {
+			rpc_call_free(s->hc_call);
+			s->hc_call = NULL;
+		}
+		s->client = s->hc_client;
+		s->hc_client = NULL;
+	}
 	health_call_release(s);
 	sup_health_attempt_done(&s->h, now, ok);
 }
