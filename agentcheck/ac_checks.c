@@ -1200,7 +1200,7 @@ static void chk_cycles(ac_run *r, ac_result *res)
 	expect(res, e);
 	char sock[PATH_MAX + 16];
 	snprintf(sock, sizeof(sock), "%s/cycle.sock", r->dir);
-	int fds_before = ac_count_fds();
+	int fds_before = rpc_count_fds();
 	double start_max = 0, stop_max = 0, start_sum = 0;
 	int clean = 0;
 	char first_bad[512] = "";
@@ -1232,7 +1232,7 @@ static void chk_cycles(ac_run *r, ac_result *res)
 			snprintf(first_bad, sizeof(first_bad), "cycle %d: %s", i + 1, text);
 		ac_agent_destroy(&a);
 	}
-	int fds_after = ac_count_fds();
+	int fds_after = rpc_count_fds();
 	char names[512];
 	int count = 0;
 	list_dir(r->dir, names, sizeof(names), &count);

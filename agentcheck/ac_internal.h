@@ -126,9 +126,6 @@ void ac_agent_exit_text(const ac_agent *a, char *buf, size_t len);
 /* connect() to a Unix socket path: 0, or a negative errno. */
 int ac_probe_connect(const char *path);
 
-/* Open fds of this process (for "leaks nothing"); negative errno on error. */
-int ac_count_fds(void);
-
 /* ---- the contract, decoded (A2) ---------------------------------------- */
 
 /* One field the contract requires to be present (non-default) in a reply. */

@@ -1,7 +1,9 @@
 /* rpc: pieces shared by client and server — status names, grpc init refcount. */
 #include "rpc_internal.h"
 
+#include <dirent.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/un.h>
 
 #include "nv.h"
@@ -25,6 +27,26 @@ void rpc_global_shutdown(void)
 	if (init_refs > 0 && --init_refs == 0)
 		grpc_shutdown_blocking();
 	pthread_mutex_unlock(&init_lock);
+}
+
+int rpc_count_fds(void)
+{
+	struct rlimit rl;
+	long lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long)rl.rlim_cur : -1;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -errno;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		long fd = strtol(de->d_name, NULL, 10);
+		if (fd != dirfd(d) && (lim < 0 || fd < lim))
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 size_t rpc_socket_path_max(void)

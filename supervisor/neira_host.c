@@ -45,7 +45,6 @@
  *   Between commands the supervisor's loop keeps running (child output and
  *   exit are processed and reported while waiting for stdin).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -57,6 +56,7 @@
 #ifdef NEIRA_FAULTS_ENABLED
 #include "flt.h"
 #endif
+#include "rpc.h"
 #include "sup.h"
 #include "sup_bytes.h"
 #include "sup_linebuf.h"
@@ -214,20 +214,6 @@ static json_t *status_json(sup *s)
 	else
 		json_object_set_new(j, "agent_version", json_null());
 	return j;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the DIR's own fd */
 }
 
 static int do_call(sup *s, const char *method, const char *prompt, const char *name, const char *args,
@@ -470,7 +456,7 @@ static void drive_line(void *ud, const char *line, size_t len, bool truncated)
 		json_object_set_new(r, "state", json_string(sup_state_name(sup_get_state(s))));
 		json_object_set_new(r, "breaker", json_string(sup_breaker_state_name(sup_get_breaker(s))));
 		json_object_set_new(r, "child_pid", sup_child_pid(s) ? json_integer(sup_child_pid(s)) : json_null());
-		json_object_set_new(r, "fds", json_integer(count_fds()));
+		json_object_set_new(r, "fds", json_integer(rpc_count_fds()));
 		json_object_set_new(r, "metrics", sup_metrics_json(sup_get_metrics(s)));
 		json_object_set_new(r, "error", sup_last_error(s) ? sup_error_to_json(sup_last_error(s)) : json_null());
 #ifdef NEIRA_FAULTS_ENABLED

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rpc.h"
 #include "sup.h"
 
 typedef struct figures {
@@ -99,7 +100,7 @@ static int under_asan(void)
 static figures measure(const char *dir)
 {
 	figures f;
-	f.fds = count_dir("/proc/self/fd") - 1; /* the DIR's own fd */
+	f.fds = rpc_count_fds();
 	f.threads = status_field("Threads");
 	f.children = count_children();
 	f.files = count_dir(dir);
