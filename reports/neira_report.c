@@ -13,6 +13,9 @@ static int usage(FILE *f, int rc)
 		   "  Writes conformance.json, conformance.md, conformance.html and junit.xml into DIR.\n"
 		   "  --meta keys: commit seed started_at duration_ms grpc protobuf_c libfiu compiler kernel title;\n"
 		   "               other keys are shown as extra run metadata.\n"
+		   "  Tests are evidence only as unit-test result files in RESULTS_DIR, which\n"
+		   "  `neira-harness report --testlog build/meson-logs/testlog.json` writes from meson's test log;\n"
+		   "  without them, clauses only tests cover (A4) are not covered.\n"
 		   "  exit 0: all clauses pass; 1: a clause fails or is not covered, or a result failed; 2: error\n");
 	return rc;
 }
@@ -61,6 +64,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "neira-report: %s\n", err);
 		return 2;
 	}
+	/* A clause without evidence fails the run: say which, and how to
+	 * supply the evidence, whatever --quiet says (issue 14). */
+	if (sum.clauses_not_covered)
+		fprintf(stderr, "neira-report: not covered (no evidence): %s — %s\n", sum.not_covered_ids,
+			rpt_evidence_hint(&sum));
 	if (!quiet)
 		printf("neira-report: %s — clauses %d pass, %d fail, %d not covered, %d n/a; results %d pass, %d fail, "
 		       "%d error%s\nneira-report: wrote %s/conformance.{json,md,html} and %s/junit.xml\n",

@@ -62,8 +62,18 @@ typedef struct rpt_summary {
 	int results_not_applicable; /* the host lacked a capability the scenario requires */
 	int results_skipped;  /* *.json files of another schema (e.g. an old conformance.json) */
 	int unknown_clauses;  /* clause IDs named by results but not in the catalogue */
+	int results_unit;     /* of results: unit-test evidence (kind "unit", from meson's test log) */
+	/* The IDs of the not-covered clauses, ", "-separated ("A4, L1"), cut
+	 * with "…" when they do not fit; "" when every clause has evidence. */
+	char not_covered_ids[256];
 	bool ok;              /* every applicable clause passes and no result failed */
 } rpt_summary;
+
+/* How to supply the evidence the not-covered clauses of `summary` lack, as
+ * one sentence for a person (static storage): with no unit-test evidence
+ * at all, how to turn meson's test log into it; otherwise where to look
+ * for scenarios and tests that name a clause. */
+const char *rpt_evidence_hint(const rpt_summary *summary);
 
 /* Read every *.json in `results_dir` and write the four report files into
  * `out_dir` (created if missing; existing report files are replaced

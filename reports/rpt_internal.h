@@ -69,10 +69,15 @@ int rpt__mkdirs(const char *path);
 
 /* Convenience getters on JSON objects: the string value or `def`. */
 const char *rpt__str(const json_t *o, const char *key, const char *def);
+/* The string at index i of array a, or `def`. */
+const char *rpt__str_at(const json_t *a, size_t i, const char *def);
 /* What a failure says: its message, or its description when the message is
  * empty. One rule for every format, so they cannot disagree. */
 const char *rpt__failure_text(const json_t *f);
 double rpt__num(const json_t *o, const char *key, double def);
+/* A duration for people: "0.4 ms", "92 ms", "1.4 s", "2 min 24 s", "1 h 5 min"
+ * (never a raw 144235); "?" for a negative or NaN value. */
+void rpt__fmt_duration(char *out, size_t n, double ms);
 
 /* ---- the model (rpt_model.c) ---- */
 
@@ -93,8 +98,10 @@ void rpt__render_md(const rpt__report *r, rpt_buf *b);
 void rpt__render_html(const rpt__report *r, rpt_buf *b);
 void rpt__render_junit(const rpt__report *r, rpt_buf *b);
 /* The SVG timeline of one result (rpt_timeline.c): exactly one
- * <svg class="timeline"> element. */
-void rpt__render_timeline(const json_t *result, size_t idx, rpt_buf *b);
+ * <svg class="timeline"> element. `row_ids` (may be NULL): the page ids of
+ * the result's expectation rows, parallel to its expectations; each failed
+ * check's mark links to its row. */
+void rpt__render_timeline(const json_t *result, size_t idx, const json_t *row_ids, rpt_buf *b);
 
 /* The built-in catalogue, generated from clauses.json at build time. */
 extern const unsigned char rpt__clauses_json[];

@@ -332,6 +332,45 @@ static json_t *evidence_for(const char *id, const json_t *sc, const json_t *res,
 			 checked, "failures", fails);
 }
 
+/* Tests are evidence only as result files of kind "unit", which
+ * `neira-harness report --testlog` writes from meson's log: neira-report
+ * alone never sees a test, so a clause only tests cover (A4) is not
+ * covered until the log is given (issue 14: say so, and how). */
+#define RPT__HINT_TESTLOG                                                                                     \
+	"these results hold no unit-test evidence, and the meson tests whose suites name a clause are "        \
+	"evidence only through their log: run `meson test -C build`, then `neira-harness report --testlog "    \
+	"build/meson-logs/testlog.json` (with --from RESULTS_DIR to reuse these results)"
+#define RPT__HINT_LOOK                                                                                        \
+	"`neira-harness list --clause ID` lists the scenarios that name a clause, `meson test -C build --list " \
+	"--suite ID` the tests"
+
+const char *rpt_evidence_hint(const rpt_summary *summary)
+{
+	return summary && summary->results_unit == 0 ? RPT__HINT_TESTLOG : RPT__HINT_LOOK;
+}
+
+/* The clause's "missing" member: what a not-covered clause lacks. */
+static json_t *missing_of(const char *id, const rpt_summary *sum)
+{
+	char s[768];
+	snprintf(s, sizeof(s), "no scenario or test in these results names %s; %s", id, rpt_evidence_hint(sum));
+	return json_string(s);
+}
+
+/* Appends `id` to sum->not_covered_ids, ending it with "…" once full. */
+static void note_not_covered(rpt_summary *sum, const char *id)
+{
+	char *l = sum->not_covered_ids;
+	size_t len = strlen(l), cap = sizeof(sum->not_covered_ids);
+	if (len >= 3 && !strcmp(l + len - 3, "…"))
+		return;
+	if (len + 2 + strlen(id) + sizeof("…") > cap) {
+		snprintf(l + len, cap - len, "%s…", len ? ", " : "");
+		return;
+	}
+	snprintf(l + len, cap - len, "%s%s", len ? ", " : "", id);
+}
+
 static json_t *clause_entry(const json_t *c, const json_t *families, const json_t *scenarios, const json_t *files,
 			    rpt_summary *sum)
 {
@@ -356,6 +395,7 @@ static json_t *clause_entry(const json_t *c, const json_t *families, const json_
 	} else if (!json_array_size(ev)) {
 		v = "not_covered";
 		sum->clauses_not_covered++;
+		note_not_covered(sum, id);
 	} else if (any_fail) {
 		v = "fail";
 		sum->clauses_fail++;
@@ -364,10 +404,13 @@ static json_t *clause_entry(const json_t *c, const json_t *families, const json_
 		sum->clauses_pass++;
 	}
 	sum->clauses++;
-	return json_pack("{s:s, s:s, s:s?, s:s, s:b, s:s?, s:s, s:o}", "id", id, "family", fam, "family_name",
-			 rpt__str(families, fam, NULL), "summary", rpt__str(c, "summary", ""), "applies",
-			 !applies || json_is_true(applies), "not_applicable", rpt__str(c, "not_applicable", NULL),
-			 "verdict", v, "evidence", ev);
+	json_t *entry = json_pack("{s:s, s:s, s:s?, s:s, s:b, s:s?, s:s, s:o}", "id", id, "family", fam, "family_name",
+				  rpt__str(families, fam, NULL), "summary", rpt__str(c, "summary", ""), "applies",
+				  !applies || json_is_true(applies), "not_applicable",
+				  rpt__str(c, "not_applicable", NULL), "verdict", v, "evidence", ev);
+	if (entry && !strcmp(v, "not_covered"))
+		json_object_set_new(entry, "missing", missing_of(id, sum));
+	return entry;
 }
 
 /* IDs named by results (clause lists and expectation tags) that the
@@ -517,6 +560,8 @@ int rpt__build(const char *results_dir, const rpt_meta *meta, rpt__report *r, ch
 		}
 		const char *v = rpt__str(sc, "verdict", "");
 		r->sum.results++;
+		if (!strcmp(rpt__str(sc, "kind", ""), "unit"))
+			r->sum.results_unit++;
 		if (!strcmp(v, "pass"))
 			r->sum.results_pass++;
 		else if (!strcmp(v, "not_applicable"))

@@ -16,6 +16,8 @@ static const char css[] =
 	".banner{display:inline-block;padding:4px 14px;border-radius:4px;font-weight:700;color:#fff;font-size:18px}"
 	".banner.pass{background:#2f855a;color:#fff}.banner.fail{background:#c53030;color:#fff}"
 	".counts span{display:inline-block;margin:6px 8px 0 0;padding:2px 8px;border-radius:10px;font-size:13px}"
+	/* a zero is not a failure: grey, whatever the pill counts */
+	".counts span.zero{background:#edf2f7;color:#4a5568}"
 	"table{border-collapse:collapse;background:#fff}td,th{border:1px solid #e2e8f0;padding:4px 8px;vertical-align:top;text-align:left}"
 	"th{background:#edf2f7}table.meta td:first-child{color:#4a5568;white-space:nowrap}"
 	".v{font-weight:600;white-space:nowrap;border-radius:3px;padding:1px 6px}"
@@ -37,8 +39,15 @@ static const char css[] =
 	"code,pre{font:12px/1.4 ui-monospace,Menlo,Consolas,monospace}pre{background:#f7fafc;border:1px solid #e2e8f0;padding:6px;overflow:auto;max-height:300px;white-space:pre-wrap}"
 	"details{margin-top:6px}summary{cursor:pointer;color:#2b6cb0}"
 	".failbox{background:#fff5f5;border:1px solid #feb2b2;color:#822727;padding:6px 10px;border-radius:4px;margin:6px 0}"
-	".tlwrap{overflow-x:auto}"
-	"svg.timeline{display:block;max-width:100%;height:auto;font:10px system-ui,sans-serif;background:#fff}"
+	/* Narrow screens scroll a timeline or a wide table sideways instead of
+	 * shrinking it: text in an SVG scaled to a phone's width is unreadable. */
+	".tlwrap,.tblwrap{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}"
+	"svg.timeline{display:block;width:100%;min-width:1080px;max-width:1200px;height:auto;font:10px system-ui,sans-serif;background:#fff}"
+	"table.checks{min-width:720px}table.clauses{min-width:560px}table.meta td{overflow-wrap:anywhere}"
+	".faillist li{margin:3px 0}.faillist ul{margin:2px 0 6px;padding-left:20px}"
+	".faillist .msg{color:#822727}"
+	"@media (max-width:700px){main{padding:8px 8px 32px}article{padding:8px}h1{font-size:20px}"
+	"table.matrix th,table.matrix td{display:block}table.matrix td{white-space:normal}}"
 	"svg .lane{fill:#fff}svg .lane.odd{fill:#f7fafc}svg .grid{stroke:#e2e8f0;stroke-width:1}"
 	"svg .lane-name{text-anchor:end;font-size:11px;font-weight:600;fill:#4a5568}"
 	"svg .tick{text-anchor:middle;fill:#4a5568}svg .unit{text-anchor:end;fill:#718096;font-style:italic}"
@@ -50,7 +59,97 @@ static const char css[] =
 	"svg path.good,svg circle.good{fill:#38a169;stroke:#22543d}svg path.bad,svg circle.bad{fill:#e53e3e;stroke:#e53e3e;stroke-width:2}"
 	"svg path.warn,svg circle.warn{fill:#ed8936;stroke:#9c4221}svg path.end{stroke:#4a5568;stroke-width:2;fill:none}"
 	"svg line.ms{stroke-dasharray:4 3;stroke-width:1.2}svg line.good{stroke:#38a169}svg line.bad{stroke:#e53e3e}svg line.warn{stroke:#ed8936}"
-	"svg .failnote{fill:#c53030;font-weight:700;font-size:11px}";
+	"svg .failnote{fill:#c53030;font-weight:700;font-size:11px}"
+	"svg .failmark{fill:#e53e3e;stroke:#742a2a;stroke-width:1}svg line.failline{stroke:#e53e3e;stroke-width:1.5;stroke-dasharray:2 2}"
+	"svg .failwin{fill:#fed7d7;fill-opacity:.55;stroke:#e53e3e;stroke-dasharray:4 2}"
+	"svg .faillbl{fill:#c53030;font-weight:700;font-size:11px}svg a:hover .faillbl{text-decoration:underline}";
+
+/* ---- fragment ids: named after what they name (issue 14) ----
+ * A scenario's article is #NAME ("#S4-peer-check"), a check's row
+ * #NAME-ID ("#S4-peer-check-E3"), so a link says where it goes and survives
+ * a re-run that adds scenarios. Characters that do not belong in a URL
+ * fragment become '-'; a repeat gets "-2", "-3"… so ids stay unique. */
+
+/* Registers and returns a unique id made from prefix + "-" + name (prefix
+ * may be NULL), owned by `used`; "" on ENOMEM (b->oom is set). */
+static const char *page_id(json_t *used, rpt_buf *b, const char *prefix, const char *name)
+{
+	rpt_buf id = RPT_BUF_INIT;
+	if (prefix) {
+		rpt__buf_puts(&id, prefix);
+		rpt__buf_puts(&id, "-");
+	}
+	for (const unsigned char *p = (const unsigned char *)(name && *name ? name : "x"); *p; p++) {
+		bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			    *p == '-' || *p == '_' || *p == '.' || *p == ':' || *p >= 0x80;
+		rpt__buf_putn(&id, keep ? (const char *)p : "-", 1);
+	}
+	size_t base = id.len;
+	for (int n = 2; !id.oom && json_object_get(used, id.p); n++) {
+		id.len = base; /* drop the previous suffix */
+		rpt__buf_printf(&id, "-%d", n);
+	}
+	const char *out = "";
+	json_t *v = id.oom ? NULL : json_string(id.p);
+	if (v && json_object_set_new(used, id.p, v) == 0)
+		out = json_string_value(v);
+	else
+		b->oom = true;
+	rpt__buf_free(&id);
+	return out;
+}
+
+/* Every id of the page: {"sc": [NAME…], "x": [[NAME-ID…]…], "i": [[…]…]}
+ * — per scenario its article, its expectation rows, its invariant rows. */
+static json_t *page_ids(const rpt__report *r, rpt_buf *b)
+{
+	json_t *used = json_object(), *sc = json_array(), *xs = json_array(), *is = json_array();
+	static const char *const fixed[] = { "run", "failures", "matrix", "prove", "mutation", "clauses", "results" };
+	for (size_t k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++)
+		page_id(used, b, NULL, fixed[k]);
+	size_t i, j;
+	const json_t *x, *e;
+	json_array_foreach(json_object_get(r->doc, "clauses"), i, x)
+		page_id(used, b, "clause", rpt__str(x, "id", ""));
+	json_array_foreach(json_object_get(r->doc, "scenarios"), i, x)
+		json_array_append_new(sc, json_string(page_id(used, b, NULL, rpt__str(x, "name", ""))));
+	json_array_foreach(json_object_get(r->doc, "scenarios"), i, x) {
+		const char *name = json_string_value(json_array_get(sc, i));
+		json_t *xa = json_array(), *ia = json_array();
+		json_array_foreach(json_object_get(x, "expectations"), j, e)
+			json_array_append_new(xa, json_string(page_id(used, b, name, rpt__str(e, "id", ""))));
+		json_array_foreach(json_object_get(x, "invariants"), j, e)
+			json_array_append_new(ia, json_string(page_id(used, b, name, rpt__str(e, "name", ""))));
+		json_array_append_new(xs, xa);
+		json_array_append_new(is, ia);
+	}
+	json_decref(used); /* the strings live on in the arrays */
+	json_t *ids = json_pack("{s:o, s:o, s:o}", "sc", sc, "x", xs, "i", is);
+	if (!ids)
+		b->oom = true;
+	return ids;
+}
+
+static const char *sc_id(const json_t *ids, size_t idx)
+{
+	return rpt__str_at(json_object_get(ids, "sc"), idx, "");
+}
+
+/* Where a failure of scenario `idx` is shown: its check's row, or the
+ * scenario when it is not a check (an error, a bad verdict). */
+static const char *failure_id(const json_t *ids, const json_t *sc, size_t idx, const json_t *f)
+{
+	const char *what = rpt__str(f, "what", ""), *fid = rpt__str(f, "id", NULL);
+	bool inv = !strcmp(what, "invariant");
+	if (fid && (inv || !strcmp(what, "expectation"))) {
+		size_t j;
+		const json_t *e;
+		json_array_foreach(json_object_get(sc, inv ? "invariants" : "expectations"), j, e)
+			if (!strcmp(rpt__str(e, inv ? "name" : "id", ""), fid))
+				return rpt__str_at(json_array_get(json_object_get(ids, inv ? "i" : "x"), idx), j, "");
+	}
+	return sc_id(ids, idx);
+}
 
 static const char *verdict_text(const char *v)
 {
@@ -106,16 +205,22 @@ static void json_cell(rpt_buf *b, const json_t *v)
 	free(s);
 }
 
+/* A row of the run table, only for a value that exists: a normal run has
+ * no chaos seed, and a row saying "unknown" tells the reader nothing. */
 static void meta_row(rpt_buf *b, const char *key, const json_t *v)
 {
+	if (!v || json_is_null(v) || (json_is_string(v) && !*json_string_value(v)))
+		return;
 	rpt__buf_puts(b, "<tr><td>");
 	rpt__buf_xml(b, key);
 	rpt__buf_puts(b, "</td><td>");
-	if (!v || json_is_null(v) || (json_is_string(v) && !*json_string_value(v)))
-		rpt__buf_puts(b, "<span class=\"na\">unknown</span>");
-	else
-		json_cell(b, v);
+	json_cell(b, v);
 	rpt__buf_puts(b, "</td></tr>\n");
+}
+
+static void pill(rpt_buf *b, const char *cls, long long n, const char *what)
+{
+	rpt__buf_printf(b, "<span class=\"%s\">%lld %s</span>", n ? cls : "zero", n, what);
 }
 
 static void header(const json_t *doc, rpt_buf *b)
@@ -128,20 +233,30 @@ static void header(const json_t *doc, rpt_buf *b)
 	rpt__buf_printf(b, "</h1>\n<p><span class=\"banner %s\">%s</span></p>\n<p class=\"counts\">", pass ? "pass" : "fail",
 			pass ? "PASS" : "FAIL");
 	static const char *const keys[] = { "pass", "fail", "not_covered", "not_applicable" };
+	char what[64];
 	for (size_t i = 0; i < 4; i++) {
-		rpt__buf_printf(b, "<span class=\"%s\">%lld clauses %s</span>", keys[i],
-				(long long)json_integer_value(json_object_get(c, keys[i])), verdict_text(keys[i]));
+		snprintf(what, sizeof(what), "clauses %s", verdict_text(keys[i]));
+		pill(b, keys[i], (long long)json_integer_value(json_object_get(c, keys[i])), what);
 	}
-	rpt__buf_printf(b, " <span class=\"pass\">%lld results pass</span><span class=\"fail\">%lld fail</span>"
-			"<span class=\"error\">%lld error</span></p>\n",
-			(long long)json_integer_value(json_object_get(r, "pass")),
-			(long long)json_integer_value(json_object_get(r, "fail")),
-			(long long)json_integer_value(json_object_get(r, "error")));
+	rpt__buf_puts(b, " ");
+	pill(b, "pass", (long long)json_integer_value(json_object_get(r, "pass")), "results pass");
+	pill(b, "fail", (long long)json_integer_value(json_object_get(r, "fail")), "fail");
+	pill(b, "error", (long long)json_integer_value(json_object_get(r, "error")), "error");
+	rpt__buf_puts(b, "</p>\n");
+}
 
-	rpt__buf_puts(b, "<h2 id=\"run\">Run</h2>\n<table class=\"meta\">\n");
+static void run_table(const json_t *doc, rpt_buf *b)
+{
+	const json_t *run = json_object_get(doc, "run");
+	rpt__buf_puts(b, "<h2 id=\"run\">Run</h2>\n<div class=\"tblwrap\"><table class=\"meta\">\n");
 	meta_row(b, "project commit", json_object_get(run, "project_commit"));
 	meta_row(b, "started at", json_object_get(run, "started_at"));
-	meta_row(b, "duration (ms)", json_object_get(run, "duration_ms"));
+	double d = rpt__num(run, "duration_ms", -1);
+	if (d >= 0) {
+		char dur[48];
+		rpt__fmt_duration(dur, sizeof(dur), d);
+		rpt__buf_printf(b, "<tr><td>duration</td><td>%s</td></tr>\n", dur);
+	}
 	meta_row(b, "chaos seed", json_object_get(run, "chaos_seed"));
 	const char *k;
 	json_t *v;
@@ -151,7 +266,62 @@ static void header(const json_t *doc, rpt_buf *b)
 		meta_row(b, k, v);
 	meta_row(b, "generated at", json_object_get(doc, "generated_at"));
 	meta_row(b, "results directory", json_object_get(json_object_get(doc, "sources"), "results_dir"));
-	rpt__buf_puts(b, "</table>\n");
+	rpt__buf_puts(b, "</table></div>\n");
+}
+
+/* What failed, first on the page (the Markdown opens the same way): each
+ * failed result with its failed checks, each linking to its row, and each
+ * clause without evidence with what it lacks. Nothing when all passed. */
+static void failures_list(const json_t *doc, const json_t *ids, rpt_buf *b)
+{
+	const json_t *x, *f;
+	size_t i, k, n = 0;
+	json_array_foreach(json_object_get(doc, "scenarios"), i, x) {
+		const char *v = rpt__str(x, "verdict", "");
+		if (!strcmp(v, "pass") || !strcmp(v, "not_applicable"))
+			continue;
+		rpt__buf_puts(b, n++ ? "" : "<h2 id=\"failures\">Failures</h2>\n<ul class=\"faillist\">\n");
+		rpt__buf_puts(b, "<li><a href=\"#");
+		rpt__buf_xml(b, sc_id(ids, i));
+		rpt__buf_puts(b, "\">");
+		rpt__buf_xml(b, rpt__str(x, "name", ""));
+		rpt__buf_puts(b, "</a> ");
+		badge(b, v);
+		rpt__buf_puts(b, " <span class=\"na\">");
+		rpt__buf_join(b, json_object_get(x, "clauses"), rpt__buf_xml);
+		rpt__buf_puts(b, "</span>\n<ul>");
+		json_array_foreach(json_object_get(x, "failures"), k, f) {
+			rpt__buf_puts(b, "<li><a href=\"#");
+			rpt__buf_xml(b, failure_id(ids, x, i, f));
+			rpt__buf_puts(b, "\">");
+			rpt__buf_xml(b, rpt__str(f, "id", rpt__str(f, "what", "")));
+			rpt__buf_puts(b, "</a>");
+			if (rpt__str(f, "clause", NULL)) {
+				rpt__buf_puts(b, " (");
+				rpt__buf_xml(b, rpt__str(f, "clause", ""));
+				rpt__buf_puts(b, ")");
+			}
+			rpt__buf_puts(b, ": <span class=\"msg\">");
+			rpt__buf_xml(b, rpt__failure_text(f));
+			rpt__buf_puts(b, "</span></li>");
+		}
+		rpt__buf_puts(b, "</ul></li>\n");
+	}
+	json_array_foreach(json_object_get(doc, "clauses"), i, x) {
+		if (strcmp(rpt__str(x, "verdict", ""), "not_covered"))
+			continue;
+		rpt__buf_puts(b, n++ ? "" : "<h2 id=\"failures\">Failures</h2>\n<ul class=\"faillist\">\n");
+		rpt__buf_puts(b, "<li><a href=\"#clause-");
+		rpt__buf_xml(b, rpt__str(x, "id", ""));
+		rpt__buf_puts(b, "\">");
+		rpt__buf_xml(b, rpt__str(x, "id", ""));
+		rpt__buf_puts(b, "</a> ");
+		badge(b, "not_covered");
+		rpt__buf_puts(b, ": ");
+		rpt__buf_xml(b, rpt__str(x, "missing", ""));
+		rpt__buf_puts(b, "</li>\n");
+	}
+	rpt__buf_puts(b, n ? "</ul>\n" : "");
 }
 
 static void matrix(const json_t *doc, rpt_buf *b)
@@ -191,11 +361,11 @@ static void matrix(const json_t *doc, rpt_buf *b)
 			 "<a class=\"not_applicable\" style=\"width:auto;padding:6px 8px\">not applicable</a></td></tr>\n</table>\n");
 }
 
-static void clause_table(const json_t *doc, rpt_buf *b)
+static void clause_table(const json_t *doc, const json_t *ids, rpt_buf *b)
 {
 	const json_t *x, *e, *f;
 	size_t i, j, k;
-	rpt__buf_puts(b, "<h2 id=\"clauses\">Clauses</h2>\n<table class=\"clauses\">\n"
+	rpt__buf_puts(b, "<h2 id=\"clauses\">Clauses</h2>\n<div class=\"tblwrap\"><table class=\"clauses\">\n"
 			 "<tr><th>Clause</th><th>Summary</th><th>Verdict</th><th>Evidence</th></tr>\n");
 	json_array_foreach(json_object_get(doc, "clauses"), i, x) {
 		rpt__buf_puts(b, "<tr id=\"clause-");
@@ -212,11 +382,15 @@ static void clause_table(const json_t *doc, rpt_buf *b)
 		rpt__buf_puts(b, "</td><td>");
 		badge(b, rpt__str(x, "verdict", ""));
 		rpt__buf_puts(b, "</td><td>");
-		if (!json_array_size(json_object_get(x, "evidence")))
-			rpt__buf_puts(b, "<span class=\"na\">no scenario or unit test</span>");
+		if (rpt__str(x, "missing", NULL)) {
+			rpt__buf_puts(b, "<span class=\"na\">");
+			rpt__buf_xml(b, rpt__str(x, "missing", ""));
+			rpt__buf_puts(b, "</span>");
+		}
 		json_array_foreach(json_object_get(x, "evidence"), j, e) {
-			rpt__buf_printf(b, "%s<a href=\"#r-%lld\">", j ? "<br/>" : "",
-					(long long)json_integer_value(json_object_get(e, "scenario_index")));
+			rpt__buf_puts(b, j ? "<br/><a href=\"#" : "<a href=\"#");
+			rpt__buf_xml(b, sc_id(ids, (size_t)json_integer_value(json_object_get(e, "scenario_index"))));
+			rpt__buf_puts(b, "\">");
 			rpt__buf_xml(b, rpt__str(e, "result", ""));
 			rpt__buf_puts(b, "</a> ");
 			badge(b, rpt__str(e, "verdict", ""));
@@ -230,10 +404,18 @@ static void clause_table(const json_t *doc, rpt_buf *b)
 		}
 		rpt__buf_puts(b, "</td></tr>\n");
 	}
-	rpt__buf_puts(b, "</table>\n");
+	rpt__buf_puts(b, "</table></div>\n");
 }
 
-static void checks_table(const json_t *res, const char *verdict, rpt_buf *b)
+/* A row's opening tag, with its id. */
+static void row_open(rpt_buf *b, bool ok, const json_t *row_ids, size_t i)
+{
+	rpt__buf_puts(b, "<tr id=\"");
+	rpt__buf_xml(b, rpt__str_at(row_ids, i, ""));
+	rpt__buf_printf(b, "\" class=\"%s\"><td><code>", ok ? "ok" : "bad");
+}
+
+static void checks_table(const json_t *res, const char *verdict, const json_t *x_ids, const json_t *i_ids, rpt_buf *b)
 {
 	const json_t *x, *exps = json_object_get(res, "expectations"), *invs = json_object_get(res, "invariants");
 	size_t i;
@@ -244,11 +426,10 @@ static void checks_table(const json_t *res, const char *verdict, rpt_buf *b)
 	bool fold = n > 8 && !strcmp(verdict, "pass"); /* the normalised verdict */
 	if (fold)
 		rpt__buf_printf(b, "<details><summary>%zu checks, all pass</summary>\n", n);
-	rpt__buf_puts(b, "<table class=\"checks\">\n<tr><th>Check</th><th>Clause</th><th>Description</th><th>Expected</th>"
+	rpt__buf_puts(b, "<div class=\"tblwrap\"><table class=\"checks\">\n<tr><th>Check</th><th>Clause</th><th>Description</th><th>Expected</th>"
 			 "<th>Measured</th><th>Verdict</th><th>Message</th></tr>\n");
 	json_array_foreach(exps, i, x) {
-		bool ok = !strcmp(rpt__str(x, "verdict", ""), "pass");
-		rpt__buf_printf(b, "<tr class=\"%s\"><td><code>", ok ? "ok" : "bad");
+		row_open(b, !strcmp(rpt__str(x, "verdict", ""), "pass"), x_ids, i);
 		rpt__buf_xml(b, rpt__str(x, "id", ""));
 		rpt__buf_puts(b, "</code></td><td>");
 		rpt__buf_xml(b, rpt__str(x, "clause", ""));
@@ -265,8 +446,7 @@ static void checks_table(const json_t *res, const char *verdict, rpt_buf *b)
 		rpt__buf_puts(b, "</td></tr>\n");
 	}
 	json_array_foreach(invs, i, x) {
-		bool ok = !strcmp(rpt__str(x, "verdict", ""), "pass");
-		rpt__buf_printf(b, "<tr class=\"%s\"><td><code>", ok ? "ok" : "bad");
+		row_open(b, !strcmp(rpt__str(x, "verdict", ""), "pass"), i_ids, i);
 		rpt__buf_xml(b, rpt__str(x, "name", ""));
 		rpt__buf_puts(b, "</code></td><td></td><td>invariant</td><td></td><td></td><td class=\"verdict\">");
 		rpt__buf_xml(b, rpt__str(x, "verdict", "?"));
@@ -274,7 +454,7 @@ static void checks_table(const json_t *res, const char *verdict, rpt_buf *b)
 		rpt__buf_xml(b, rpt__str(x, "message", ""));
 		rpt__buf_puts(b, "</td></tr>\n");
 	}
-	rpt__buf_puts(b, fold ? "</table>\n</details>\n" : "</table>\n");
+	rpt__buf_puts(b, fold ? "</table></div>\n</details>\n" : "</table></div>\n");
 }
 
 static void output_log(const json_t *res, rpt_buf *b)
@@ -297,12 +477,15 @@ static void output_log(const json_t *res, rpt_buf *b)
 	rpt__buf_puts(b, "</pre></details>\n");
 }
 
-static void result_section(const json_t *sc, const json_t *res, size_t idx, rpt_buf *b)
+static void result_section(const json_t *sc, const json_t *res, size_t idx, const json_t *ids, rpt_buf *b)
 {
 	const json_t *x;
 	size_t i;
 	const char *v = rpt__str(sc, "verdict", "");
-	rpt__buf_printf(b, "<article id=\"r-%zu\" class=\"res-%s\">\n<h3>", idx, is_verdict_word(v) ? v : "error");
+	const json_t *x_ids = json_array_get(json_object_get(ids, "x"), idx);
+	rpt__buf_puts(b, "<article id=\"");
+	rpt__buf_xml(b, sc_id(ids, idx));
+	rpt__buf_printf(b, "\" class=\"res-%s\">\n<h3>", is_verdict_word(v) ? v : "error");
 	rpt__buf_xml(b, rpt__str(sc, "name", ""));
 	rpt__buf_puts(b, " ");
 	badge(b, v);
@@ -321,8 +504,11 @@ static void result_section(const json_t *sc, const json_t *res, size_t idx, rpt_
 		rpt__buf_xml(b, json_string_value(x));
 		rpt__buf_puts(b, "</a>");
 	}
-	if (rpt__num(sc, "duration_ms", -1) >= 0)
-		rpt__buf_printf(b, " · %.0f ms", rpt__num(sc, "duration_ms", 0));
+	if (rpt__num(sc, "duration_ms", -1) >= 0) {
+		char dur[48];
+		rpt__fmt_duration(dur, sizeof(dur), rpt__num(sc, "duration_ms", 0));
+		rpt__buf_printf(b, " · %s", dur);
+	}
 	const json_t *agent = json_object_get(sc, "agent");
 	if (json_is_object(agent)) {
 		rpt__buf_puts(b, " · agent ");
@@ -341,18 +527,20 @@ static void result_section(const json_t *sc, const json_t *res, size_t idx, rpt_
 	json_array_foreach(json_object_get(sc, "failures"), i, x) {
 		rpt__buf_puts(b, "<div class=\"failbox\"><b>");
 		rpt__buf_xml(b, rpt__str(x, "what", ""));
-		rpt__buf_puts(b, " ");
+		rpt__buf_puts(b, " <a href=\"#");
+		rpt__buf_xml(b, failure_id(ids, sc, idx, x));
+		rpt__buf_puts(b, "\">");
 		rpt__buf_xml(b, rpt__str(x, "id", ""));
-		rpt__buf_puts(b, "</b>: ");
+		rpt__buf_puts(b, "</a></b>: ");
 		rpt__buf_xml(b, rpt__failure_text(x));
 		rpt__buf_puts(b, "</div>\n");
 	}
 	if (strcmp(rpt__str(sc, "kind", ""), "unit")) {
 		rpt__buf_puts(b, "<div class=\"tlwrap\">\n");
-		rpt__render_timeline(res, idx, b);
+		rpt__render_timeline(res, idx, x_ids, b);
 		rpt__buf_puts(b, "</div>\n");
 	}
-	checks_table(res, v, b);
+	checks_table(res, v, x_ids, json_array_get(json_object_get(ids, "i"), idx), b);
 	output_log(res, b);
 	const json_t *metrics = json_object_get(sc, "metrics");
 	if (json_object_size(metrics)) {
@@ -446,15 +634,19 @@ void rpt__render_html(const rpt__report *r, rpt_buf *b)
 	rpt__buf_puts(b, "</title>\n<style>");
 	rpt__buf_puts(b, css);
 	rpt__buf_puts(b, "</style>\n</head>\n<body>\n<main>\n");
+	json_t *ids = page_ids(r, b);
 	header(doc, b);
+	failures_list(doc, ids, b);
+	run_table(doc, b);
 	matrix(doc, b);
 	prove_section(doc, b);
 	mutation_section(doc, b);
-	clause_table(doc, b);
+	clause_table(doc, ids, b);
 	rpt__buf_puts(b, "<h2 id=\"results\">Scenarios and unit tests</h2>\n"
 			 "<p class=\"sub\">Timelines are drawn to scale from the recorded events (hover a mark for its "
 			 "details). Hatched bars are H1 waits, labelled planned→actual.</p>\n");
 	json_array_foreach(json_object_get(doc, "scenarios"), i, x)
-		result_section(x, json_array_get(r->results, i), i, b);
+		result_section(x, json_array_get(r->results, i), i, ids, b);
 	rpt__buf_puts(b, "</main>\n</body>\n</html>\n");
+	json_decref(ids);
 }

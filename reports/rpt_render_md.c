@@ -160,8 +160,11 @@ void rpt__render_md(const rpt__report *r, rpt_buf *b)
 	json_array_foreach(json_object_get(doc, "clauses"), i, x) {
 		if (strcmp(rpt__str(x, "verdict", ""), "not_covered"))
 			continue;
-		if (!any)
-			rpt__buf_puts(b, "\n## Not covered\n\nNo scenario or unit test gives evidence for these clauses:\n\n");
+		if (!any) {
+			rpt__buf_puts(b, "\n## Not covered\n\nNo scenario or unit test gives evidence for these clauses; ");
+			rpt__buf_md(b, rpt_evidence_hint(&r->sum));
+			rpt__buf_puts(b, ".\n\n");
+		}
 		any = true;
 		rpt__buf_printf(b, "- **%s** — ", rpt__str(x, "id", ""));
 		rpt__buf_md(b, rpt__str(x, "summary", ""));
@@ -217,8 +220,11 @@ void rpt__render_md(const rpt__report *r, rpt_buf *b)
 		}
 		rpt__buf_printf(b, " | %s | ", mark(rpt__str(x, "verdict", "")));
 		double d = rpt__num(x, "duration_ms", -1);
-		if (d >= 0)
-			rpt__buf_printf(b, "%.0f ms", d);
+		if (d >= 0) {
+			char dur[48];
+			rpt__fmt_duration(dur, sizeof(dur), d);
+			rpt__buf_puts(b, dur);
+		}
 		rpt__buf_puts(b, " |\n");
 	}
 }

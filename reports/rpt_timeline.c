@@ -11,8 +11,14 @@
 #include "rpt_internal.h"
 
 enum { W = 1200, LEFT = 96, RIGHT = 16, TOP = 22, LANE_H = 44, AXIS_H = 30 };
+/* The failed checks' band above the lanes: up to BAND_ROWS rows of labels. */
+enum { BAND_ROWS = 3, BAND_ROW_H = 13 };
 #define PLOT_W ((double)(W - LEFT - RIGHT))
-#define CHAR_W 6.0 /* average advance of the 10px label font */
+/* text_w's scale per label style: 10px labels, 10px semi-bold inside a
+ * bar, 11px bold failure labels */
+#define SCALE_LBL 1.0
+#define SCALE_IN 1.08
+#define SCALE_FAIL 1.2
 
 /* The lanes are vocab/'s (each event declares its lane there). */
 enum {
@@ -26,7 +32,9 @@ typedef struct tl {
 	rpt_buf *b;
 	size_t idx;
 	double span;               /* ms from 0 to the right edge */
+	double top;                /* y of the first lane (below the failed checks' band) */
 	double right[L_COUNT][2];  /* per lane and text row: where the last label ended */
+	double band[BAND_ROWS];    /* the same for the failed checks' band */
 } tl;
 
 static double X(const tl *t, double ms)
@@ -36,9 +44,57 @@ static double X(const tl *t, double ms)
 	return LEFT + ms / t->span * PLOT_W;
 }
 
-static double lane_y(int lane)
+static double lane_y(const tl *t, int lane)
 {
-	return TOP + lane * LANE_H;
+	return t->top + lane * LANE_H;
+}
+
+/* Width of a label in px, on the generous side: per code point a 10px
+ * sans-serif advance (capitals and digits are wider than the average,
+ * "AGENT_READY" measured 73 px where 11 × 6 px said 66), times `scale`. */
+static double text_w(const char *s, double scale)
+{
+	double w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p & 0xc0) == 0x80)
+			continue; /* inside a UTF-8 sequence */
+		w += *p >= 'A' && *p <= 'Z' ? 7.2 : *p >= '0' && *p <= '9' ? 6.4 : *p == ' ' ? 3.5 : 6.0;
+	}
+	return w * scale;
+}
+
+/* A <text> whose start is x, or — when it had to be moved to end at the
+ * right edge — anchored there by its end, so the real width (fonts vary)
+ * can never reach past the SVG. */
+static void text_at(rpt_buf *b, const char *cls, double x, double w, double y, const char *text)
+{
+	if (x + w >= W - 2.5)
+		rpt__buf_printf(b, "<text class=\"%s\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">", cls, W - 2, y);
+	else
+		rpt__buf_printf(b, "<text class=\"%s\" x=\"%.1f\" y=\"%.1f\">", cls, x, y);
+	rpt__buf_xml(b, text);
+	rpt__buf_puts(b, "</text>\n");
+}
+
+/* Where a label of width w that wants to start at *x goes: into the first
+ * of `n` rows whose last label it clears, moved right by up to `slack` px
+ * if that is what it takes, and kept inside the SVG (a label that would
+ * cross the right edge ends at it instead). Labels are placed left to
+ * right. Returns the row, or -1 when it collides in every row: the caller
+ * leaves it out (its mark's <title> still carries the text), so no two
+ * labels overlap. */
+static int place_label(double *rows, int n, double *x, double w, double slack)
+{
+	double want = *x + w > W - 2 ? W - 2 - w : *x;
+	for (int row = 0; row < n; row++) {
+		double at = want >= rows[row] + 4 ? want : rows[row] + 4;
+		if (at - want <= slack && at + w <= W - 2) {
+			rows[row] = at + w;
+			*x = at;
+			return row;
+		}
+	}
+	return -1;
 }
 
 static void fmt_ms(char *out, size_t n, double ms)
@@ -51,18 +107,10 @@ static void fmt_ms(char *out, size_t n, double ms)
  * are (the element's <title> still carries it). */
 static void lane_label(tl *t, int lane, double x, const char *text, const char *cls)
 {
-	double w = (double)strlen(text) * CHAR_W;
-	if (x + w > W - 2)
-		x = W - 2 - w;
-	for (int row = 0; row < 2; row++) {
-		if (x < t->right[lane][row] + 4)
-			continue;
-		t->right[lane][row] = x + w;
-		rpt__buf_printf(t->b, "<text class=\"%s\" x=\"%.1f\" y=\"%.1f\">", cls, x, lane_y(lane) + 30 + row * 11);
-		rpt__buf_xml(t->b, text);
-		rpt__buf_puts(t->b, "</text>\n");
-		return;
-	}
+	double w = text_w(text, SCALE_LBL);
+	int row = place_label(t->right[lane], 2, &x, w, 0);
+	if (row >= 0) /* two rows of 12 px under the bars, inside the lane */
+		text_at(t->b, cls, x, w, lane_y(t, lane) + 29 + row * 12, text);
 }
 
 /* A bar in a lane from t0 to t1 (at least 2 px wide), with a tooltip and,
@@ -74,14 +122,14 @@ static void bar(tl *t, int lane, double t0, double t1, const char *cls, const ch
 	if (x1 - x0 < 2)
 		x1 = x0 + 2;
 	rpt__buf_printf(t->b, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\"", cls, x0,
-			lane_y(lane) + 5, x1 - x0);
+			lane_y(t, lane) + 5, x1 - x0);
 	if (fill)
 		rpt__buf_printf(t->b, " fill=\"%s\"", fill);
 	rpt__buf_puts(t->b, "><title>");
 	rpt__buf_xml(t->b, tip);
 	rpt__buf_puts(t->b, "</title></rect>\n");
-	if (inside && (double)strlen(inside) * CHAR_W + 6 < x1 - x0) {
-		rpt__buf_printf(t->b, "<text class=\"in\" x=\"%.1f\" y=\"%.1f\">", x0 + 3, lane_y(lane) + 15.5);
+	if (inside && text_w(inside, SCALE_IN) + 6 < x1 - x0) {
+		rpt__buf_printf(t->b, "<text class=\"in\" x=\"%.1f\" y=\"%.1f\">", x0 + 3, lane_y(t, lane) + 15.5);
 		rpt__buf_xml(t->b, inside);
 		rpt__buf_puts(t->b, "</text>\n");
 	} else if (below || inside) {
@@ -92,7 +140,7 @@ static void bar(tl *t, int lane, double t0, double t1, const char *cls, const ch
 /* A point marker (circle, diamond, cross or tick) with tooltip and label. */
 static void point(tl *t, int lane, double ms, const char *shape, const char *cls, const char *label, const char *tip)
 {
-	double x = X(t, ms), y = lane_y(lane) + 12;
+	double x = X(t, ms), y = lane_y(t, lane) + 12;
 	if (!strcmp(shape, "diamond"))
 		rpt__buf_printf(t->b, "<path class=\"%s\" d=\"M%.1f %.1f l6 6 l-6 6 l-6 -6 z\">", cls, x, y - 6);
 	else if (!strcmp(shape, "cross"))
@@ -113,8 +161,8 @@ static void point(tl *t, int lane, double ms, const char *shape, const char *cls
 static void milestone(tl *t, double ms, const char *cls, const char *label, const char *tip)
 {
 	double x = X(t, ms);
-	rpt__buf_printf(t->b, "<line class=\"ms %s\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", cls, x, TOP, x,
-			TOP + L_COUNT * LANE_H);
+	rpt__buf_printf(t->b, "<line class=\"ms %s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", cls, x, t->top,
+			x, t->top + L_COUNT * LANE_H);
 	point(t, L_EVENTS, ms, "diamond", cls, label, tip);
 }
 
@@ -144,12 +192,14 @@ static double nice_step(double span)
 
 static void axis(tl *t)
 {
-	double y0 = TOP, y1 = TOP + L_COUNT * LANE_H, step = nice_step(t->span);
+	double y0 = t->top, y1 = t->top + L_COUNT * LANE_H, step = nice_step(t->span);
+	/* long runs count in seconds: "30" under "s since start", not 30000 */
+	bool secs = t->span >= 10000;
 	for (int l = 0; l < L_COUNT; l++) {
 		rpt__buf_printf(t->b, "<rect class=\"lane%s\" x=\"%d\" y=\"%.1f\" width=\"%.1f\" height=\"%d\"/>\n",
-				l % 2 ? " odd" : "", LEFT, lane_y(l), PLOT_W, LANE_H);
+				l % 2 ? " odd" : "", LEFT, lane_y(t, l), PLOT_W, LANE_H);
 		rpt__buf_printf(t->b, "<text class=\"lane-name\" x=\"%d\" y=\"%.1f\">%s</text>\n", LEFT - 8,
-				lane_y(l) + 16, nv_lane_name((nv_lane)l));
+				lane_y(t, l) + 16, nv_lane_name((nv_lane)l));
 	}
 	for (int k = 0;; k++) {
 		double ms = k * step;
@@ -157,11 +207,15 @@ static void axis(tl *t)
 			break;
 		double x = X(t, ms);
 		char lbl[32];
-		fmt_ms(lbl, sizeof(lbl), ms);
+		if (secs)
+			snprintf(lbl, sizeof(lbl), "%g", ms / 1000);
+		else
+			fmt_ms(lbl, sizeof(lbl), ms);
 		rpt__buf_printf(t->b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x, y0, x, y1 + 4);
 		rpt__buf_printf(t->b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\">%s</text>\n", x, y1 + 16, lbl);
 	}
-	rpt__buf_printf(t->b, "<text class=\"unit\" x=\"%d\" y=\"%.1f\">ms since start</text>\n", LEFT - 8, y1 + 16);
+	rpt__buf_printf(t->b, "<text class=\"unit\" x=\"%d\" y=\"%.1f\">%s since start</text>\n", LEFT - 8, y1 + 16,
+			secs ? "s" : "ms");
 }
 
 typedef struct open_call {
@@ -499,18 +553,234 @@ static void draw_events(tl *t, const json_t *events, double t_end)
 		bar(t, L_CALLS, d->calls[k].t, t_end, "cbad", NULL, d->calls[k].method, NULL, "call without an end");
 }
 
-void rpt__render_timeline(const json_t *result, size_t idx, rpt_buf *b)
+/* ---- failed checks on the timeline (issue 14) ----
+ * Each failed expectation gets a red mark where a reader should look: at
+ * the measured time of the event it matched (a timed check too early or
+ * too late, with its window drawn), at its window when the event never
+ * came, else at the end of the run (final mode, snapshot, a call with no
+ * end recorded). The mark and its label link to the check's row. */
+
+typedef struct fail_mark {
+	double t;            /* where the mark goes */
+	int lane;
+	double w0, w1;       /* the expected window; w0 < 0 = none */
+	const char *where;   /* how t was found, for the tooltip */
+	bool drawn;
+} fail_mark;
+
+static bool is_event_check(const json_t *x)
 {
-	const json_t *events = json_object_get(result, "events"), *e;
-	size_t i, n = json_is_array(events) ? json_array_size(events) : 0;
+	const char *k = rpt__str(x, "kind", "");
+	return !strcmp(k, "event") || !strcmp(k, "event_count") || !strcmp(k, "event_absent");
+}
+
+/* The time a timed event check counts from when its own event is missing:
+ * the event matched by expectation `after` (an index among the event
+ * checks), else by the previous event check, else supervisor creation (0)
+ * for the first one. < 0 when that reference was not matched either. */
+static double missing_ref(const json_t *exps, size_t k)
+{
+	const json_t *x = json_array_get(exps, k), *after = json_object_get(json_object_get(x, "expected"), "after");
+	size_t i, n = 0;
+	const json_t *e;
+	double prev = -1;
+	bool first = true;
+	json_array_foreach(exps, i, e) {
+		if (i == k)
+			break;
+		if (!is_event_check(e))
+			continue;
+		const json_t *m = json_object_get(e, "measured");
+		double t = rpt__num(m, "t_ms", -1);
+		if (json_is_integer(after) && (json_int_t)n == json_integer_value(after))
+			return t;
+		n++;
+		first = false;
+		if (t >= 0 && !strcmp(rpt__str(e, "kind", ""), "event"))
+			prev = t;
+	}
+	if (json_is_integer(after))
+		return -1;
+	return first ? 0 : prev;
+}
+
+/* Whether event e matches the check's {event, where}: plain values must be
+ * equal; a where value with an operator ({"op": …}) is taken as matching
+ * (the harness judged it; the mark only needs a time). */
+static bool event_matches(const json_t *e, const json_t *expected)
+{
+	if (strcmp(rpt__str(e, "event", ""), rpt__str(expected, "event", "?")))
+		return false;
+	const char *k;
+	const json_t *v;
+	json_object_foreach((json_t *)json_object_get(expected, "where"), k, v)
+		if (!(json_is_object(v) && json_object_get(v, "op")) && !json_equal(json_object_get(e, k), (json_t *)v))
+			return false;
+	return true;
+}
+
+static int lane_of_event(const char *name)
+{
+	const nv_event *ev = nv_event_find(name ? name : "");
+	return ev ? (int)ev->lane : L_EVENTS;
+}
+
+static fail_mark locate_failure(const json_t *result, size_t k, double t_end)
+{
+	const json_t *exps = json_object_get(result, "expectations"), *events = json_object_get(result, "events");
+	const json_t *x = json_array_get(exps, k), *want = json_object_get(x, "expected"),
+		     *got = json_object_get(x, "measured"), *e;
+	const char *kind = rpt__str(x, "kind", "");
+	fail_mark m = { .t = t_end, .lane = L_EVENTS, .w0 = -1, .w1 = -1, .where = "at the end of the run" };
+	size_t i;
+	if (!strcmp(kind, "event")) {
+		m.lane = lane_of_event(rpt__str(want, "event", NULL));
+		const json_t *mn = json_object_get(want, "min_ms"), *mx = json_object_get(want, "max_ms");
+		double t = rpt__num(got, "t_ms", -1);
+		double ref = t >= 0 && json_is_number(json_object_get(got, "delta_ms")) ? t - rpt__num(got, "delta_ms", 0)
+											   : missing_ref(exps, k);
+		if ((mn || mx) && ref >= 0) {
+			m.w0 = ref + (json_is_number(mn) ? json_number_value(mn) : 0);
+			m.w1 = json_is_number(mx) ? ref + json_number_value(mx) : (t_end > m.w0 ? t_end : m.w0);
+		}
+		if (t >= 0) {
+			m.t = t;
+			m.where = "at the matched event";
+		} else if (m.w0 >= 0) {
+			/* never came: the mark where the window closed (or opened) */
+			m.t = json_is_number(mx) ? m.w1 : m.w0;
+			m.where = "at the expected window (no matching event)";
+		} else {
+			m.where = "at the end of the run (no matching event)";
+		}
+	} else if (!strcmp(kind, "event_absent") || !strcmp(kind, "event_count")) {
+		/* the first event one too many, if there is one */
+		json_int_t allowed = !strcmp(kind, "event_absent") ? 0 : json_integer_value(json_object_get(want, "count"));
+		json_int_t seen = 0;
+		m.lane = lane_of_event(rpt__str(want, "event", NULL));
+		json_array_foreach(events, i, e)
+			if (event_matches(e, want) && seen++ == allowed) {
+				m.t = rpt__num(e, "t_ms", t_end);
+				m.where = "at the first event beyond the expected count";
+				break;
+			}
+	} else if (!strcmp(kind, "call")) {
+		/* the call's end event: the same supervisor-measured duration */
+		m.lane = L_CALLS;
+		double d = rpt__num(got, "duration_ms", -1);
+		json_array_foreach(events, i, e)
+			if (d >= 0 && !strcmp(rpt__str(e, "event", ""), "call_end") &&
+			    rpt__num(e, "duration_ms", -2) == d) {
+				m.t = rpt__num(e, "t_ms", t_end);
+				m.where = "at the call's end";
+				break;
+			}
+	} else if (!strcmp(kind, "mode") || !strcmp(kind, "init") || !strcmp(kind, "reason") ||
+		   !strcmp(kind, "snapshot")) {
+		m.lane = L_STATE;
+		m.where = "at the end of the run (a final-state check)";
+	}
+	return m;
+}
+
+static bool check_failed(const json_t *x)
+{
+	return strcmp(rpt__str(x, "verdict", ""), "pass") != 0;
+}
+
+/* The window behind the lanes' marks, so they stay visible on top of it. */
+static void fail_window(tl *t, const json_t *x, const fail_mark *m)
+{
+	if (m->w0 < 0)
+		return;
+	double x0 = X(t, m->w0), x1 = X(t, m->w1);
+	char lo[48], hi[48];
+	fmt_ms(lo, sizeof(lo), m->w0);
+	fmt_ms(hi, sizeof(hi), m->w1);
+	rpt__buf_printf(t->b, "<rect class=\"failwin\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\"><title>",
+			x0, lane_y(t, m->lane) + 1, x1 - x0 < 2 ? 2 : x1 - x0, LANE_H - 2);
+	rpt__buf_xml(t->b, rpt__str(x, "id", "?"));
+	rpt__buf_printf(t->b, ": expected between %s and %s ms</title></rect>\n", lo, hi);
+	char what[64];
+	snprintf(what, sizeof(what), "%.40s expected", rpt__str(x, "id", "?"));
+	if (text_w(what, SCALE_FAIL) + 6 < x1 - x0) { /* name the window when it fits in it */
+		rpt__buf_printf(t->b, "<text class=\"faillbl\" x=\"%.1f\" y=\"%.1f\">", x0 + 3, lane_y(t, m->lane) + 12);
+		rpt__buf_xml(t->b, what);
+		rpt__buf_puts(t->b, "</text>\n");
+	}
+}
+
+/* The mark: a dashed line from the band down to a red triangle in the
+ * lane, the label in the band; all one link to the check's row. */
+static void fail_mark_draw(tl *t, const json_t *x, const fail_mark *m, const char *row_id)
+{
+	double px = X(t, m->t), y = lane_y(t, m->lane) + 12;
+	char name[160], lbl[170], at[48];
+	const char *label = rpt__str(json_object_get(x, "expected"), "label", NULL);
+	snprintf(name, sizeof(name), "%s%s%s", rpt__str(x, "id", "?"), label ? " " : "", label ? label : "");
+	snprintf(lbl, sizeof(lbl), "✗ %s", name);
+	fmt_ms(at, sizeof(at), m->t);
+	if (row_id && *row_id) {
+		rpt__buf_puts(t->b, "<a class=\"failcheck\" href=\"#");
+		rpt__buf_xml(t->b, row_id);
+		rpt__buf_puts(t->b, "\">");
+	} else {
+		rpt__buf_puts(t->b, "<g class=\"failcheck\">");
+	}
+	rpt__buf_puts(t->b, "<title>");
+	rpt__buf_xml(t->b, name);
+	rpt__buf_printf(t->b, " failed, marked %s (%s ms): ", m->where, at);
+	rpt__buf_xml(t->b, rpt__failure_text(x));
+	rpt__buf_puts(t->b, "</title>\n");
+	double lx = px - 4, w = text_w(lbl, SCALE_FAIL);
+	/* a cluster of marks lines its labels up to the right of the first */
+	int row = place_label(t->band, BAND_ROWS, &lx, w, 160);
+	if (row >= 0)
+		text_at(t->b, "faillbl", lx, w, TOP + (row + 1) * BAND_ROW_H - 3, lbl);
+	/* the line starts under the band's rows, so it crosses no label */
+	rpt__buf_printf(t->b, "<line class=\"failline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", px,
+			t->top - 3, px, y - 7);
+	rpt__buf_printf(t->b, "<path class=\"failmark\" d=\"M%.1f %.1f h12 l-6 11 z\"/>\n", px - 6, y - 7);
+	rpt__buf_puts(t->b, row_id && *row_id ? "</a>\n" : "</g>\n");
+}
+
+void rpt__render_timeline(const json_t *result, size_t idx, const json_t *row_ids, rpt_buf *b)
+{
+	const json_t *events = json_object_get(result, "events"), *exps = json_object_get(result, "expectations"), *e;
+	size_t i, n = json_is_array(events) ? json_array_size(events) : 0, nfail = 0;
 	double t_max = 0;
 	json_array_foreach(events, i, e)
 		if (rpt__num(e, "t_ms", 0) > t_max)
 			t_max = rpt__num(e, "t_ms", 0);
-	tl t = { .b = b, .idx = idx, .span = t_max > 0 ? t_max * 1.03 : 10 };
+	/* Where each failed check is marked; its window may reach past the
+	 * last event, and the plot widens to show it. */
+	size_t nx = json_array_size(exps);
+	fail_mark *marks = nx ? calloc(nx, sizeof(*marks)) : NULL;
+	if (nx && !marks) {
+		b->oom = true;
+		return;
+	}
+	double right = t_max;
+	json_array_foreach(exps, i, e) {
+		if (!check_failed(e))
+			continue;
+		nfail++;
+		marks[i] = locate_failure(result, i, t_max);
+		if (marks[i].w1 > right)
+			right = marks[i].w1;
+		if (marks[i].t > right)
+			right = marks[i].t;
+	}
+	tl t = { .b = b, .idx = idx, .span = right > 0 ? right * 1.03 : 10 };
+	int band_rows = nfail < BAND_ROWS ? (int)nfail : BAND_ROWS;
+	t.top = TOP + (nfail ? band_rows * BAND_ROW_H + 4 : 0);
 	for (int l = 0; l < L_COUNT; l++)
 		t.right[l][0] = t.right[l][1] = -1e9;
-	int h = TOP + L_COUNT * LANE_H + AXIS_H;
+	for (int r = 0; r < BAND_ROWS; r++)
+		t.band[r] = r < band_rows ? -1e9 : 1e9; /* rows past band_rows are full */
+	int h = (int)t.top + L_COUNT * LANE_H + AXIS_H;
+	char span[48];
+	rpt__fmt_duration(span, sizeof(span), t_max);
 	rpt__buf_printf(b,
 			"<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"%d\" "
 			"height=\"%d\" role=\"img\" aria-label=\"timeline of ",
@@ -521,26 +791,25 @@ void rpt__render_timeline(const json_t *result, size_t idx, rpt_buf *b)
 			"patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#ebf8ff\"/>"
 			"<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#63b3ed\" stroke-width=\"2.5\"/></pattern></defs>\n",
 			idx);
-	rpt__buf_printf(b, "<text class=\"cap\" x=\"%d\" y=\"14\">%zu events, 0–%.1f ms", LEFT, n, t_max);
+	rpt__buf_printf(b, "<text class=\"cap\" x=\"%d\" y=\"14\">%zu events over %s", LEFT, n, span);
 	rpt__buf_puts(b, n ? "" : " — no events recorded");
+	if (nfail)
+		rpt__buf_printf(b, " · %zu failed check%s marked in red (click one for its row)", nfail, nfail > 1 ? "s" : "");
 	rpt__buf_puts(b, "</text>\n");
-	/* Failed checks carry no timestamp; name them over the timeline so the
-	 * reader looks for them in it. */
-	size_t nfail = 0;
-	rpt_buf ids = RPT_BUF_INIT;
-	json_array_foreach(json_object_get(result, "expectations"), i, e)
-		if (strcmp(rpt__str(e, "verdict", ""), "pass")) {
-			rpt__buf_puts(&ids, nfail++ ? ", " : "");
-			rpt__buf_puts(&ids, rpt__str(e, "id", "?"));
-		}
-	if (nfail) {
-		rpt__buf_printf(b, "<text class=\"failnote\" x=\"%d\" y=\"14\" text-anchor=\"end\">failed: ", W - RIGHT);
-		rpt__buf_xml(b, ids.p);
-		rpt__buf_puts(b, "</text>\n");
-	}
-	b->oom |= ids.oom;
-	rpt__buf_free(&ids);
 	axis(&t);
+	json_array_foreach(exps, i, e)
+		if (check_failed(e))
+			fail_window(&t, e, &marks[i]);
 	draw_events(&t, events, t_max);
+	/* marks left to right, so their labels line up (place_label) */
+	for (size_t done = 0; done < nfail; done++) {
+		size_t k = nx;
+		json_array_foreach(exps, i, e)
+			if (check_failed(e) && !marks[i].drawn && (k == nx || marks[i].t < marks[k].t))
+				k = i;
+		marks[k].drawn = true;
+		fail_mark_draw(&t, json_array_get(exps, k), &marks[k], rpt__str_at(row_ids, k, NULL));
+	}
 	rpt__buf_puts(b, "</svg>\n");
+	free(marks);
 }

@@ -144,6 +144,12 @@ const char *rpt__str(const json_t *o, const char *key, const char *def)
 	return s ? s : def;
 }
 
+const char *rpt__str_at(const json_t *a, size_t i, const char *def)
+{
+	const char *s = json_string_value(json_array_get(a, i));
+	return s ? s : def;
+}
+
 const char *rpt__failure_text(const json_t *f)
 {
 	const char *m = rpt__str(f, "message", "");
@@ -252,4 +258,32 @@ bool rpt__buf_load_error(rpt_buf *b, const json_t *o, const char *before, const 
 	esc(b, rpt__str(o, "file", ""));
 	rpt__buf_puts(b, after);
 	return true;
+}
+
+void rpt__fmt_duration(char *out, size_t n, double ms)
+{
+	if (!(ms >= 0)) { /* negative or NaN: not a duration */
+		snprintf(out, n, "?");
+		return;
+	}
+	/* Round once at the precision shown, then pick the unit from the
+	 * rounded value, so 999.7 ms reads "1.0 s", never "1000 ms". */
+	if (ms < 9.95) {
+		snprintf(out, n, "%.1f ms", ms);
+		return;
+	}
+	if (ms < 999.5) {
+		snprintf(out, n, "%.0f ms", ms);
+		return;
+	}
+	double tenths = (double)(long long)(ms / 100.0 + 0.5); /* seconds × 10 */
+	if (tenths < 600) {
+		snprintf(out, n, "%.1f s", tenths / 10.0);
+		return;
+	}
+	long long s = (long long)(ms / 1000.0 + 0.5), m = (long long)(ms / 60000.0 + 0.5);
+	if (s < 3600)
+		snprintf(out, n, "%lld min %lld s", s / 60, s % 60);
+	else
+		snprintf(out, n, "%lld h %lld min", m / 60, m % 60);
 }
