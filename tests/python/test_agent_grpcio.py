@@ -92,6 +92,11 @@ class Agent:
         self.stderr = err.decode(errors="replace")
         return self.proc.returncode
 
+    def exit_evidence(self):
+        """What the agent said on its way out (under memcheck, exit 99 comes
+        with valgrind's report on stderr): for a failed exit-status check."""
+        return "exit status %s; last of its stderr:\n%s" % (self.proc.returncode, self.stderr[-4000:])
+
     def cleanup(self):
         if self.proc.poll() is None:
             self.proc.kill()
@@ -181,13 +186,14 @@ class TestAgentFromPython(unittest.TestCase):
                                                 response_deserializer=h.HealthCheckResponse.FromString)
         stream = watch(h.HealthCheckRequest(service=""), timeout=30 * ARGS.scale)
         self.assertEqual(next(stream).status, h.HealthCheckResponse.SERVING)
-        self.assertEqual(self.agent.stop(signal.SIGTERM), 0)
+        rc = self.agent.stop(signal.SIGTERM)
+        self.assertEqual(rc, 0, self.agent.exit_evidence())
         self.assertLess(self.agent.stop_seconds, 1.0 * ARGS.scale)
         self.assertFalse(os.path.exists(self.agent.sock))
 
     def test_a3_sigterm_clean_exit_and_logs(self):
         rc = self.agent.stop(signal.SIGTERM)
-        self.assertEqual(rc, 0)
+        self.assertEqual(rc, 0, self.agent.exit_evidence())
         self.assertLess(self.agent.stop_seconds, 1.0 * ARGS.scale)
         self.assertFalse(os.path.exists(self.agent.sock), "socket file left behind")
         self.assertEqual(self.agent.rest_stdout, "", "stdout must carry nothing but the marker")
