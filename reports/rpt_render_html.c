@@ -569,7 +569,7 @@ static void prove_section(const json_t *doc, rpt_buf *b)
 			 "every applicable scenario; each seed defect is caught by a scenario that fails on the seed "
 			 "design and passes on every conforming one. Verdict: ");
 	rpt__buf_xml(b, rpt__str(pv, "verdict", ""));
-	rpt__buf_puts(b, "</p>\n<table class=\"meta\"><tr><th>supervisor</th><th>role</th><th>pass</th><th>fail</th>"
+	rpt__buf_puts(b, "</p>\n<div class=\"tblwrap\"><table class=\"meta\"><tr><th>supervisor</th><th>role</th><th>pass</th><th>fail</th>"
 			 "<th>n/a</th></tr>\n");
 	json_array_foreach(json_object_get(pv, "supervisors"), i, x) {
 		rpt__buf_puts(b, "<tr>");
@@ -579,7 +579,7 @@ static void prove_section(const json_t *doc, rpt_buf *b)
 				(long long)json_integer_value(json_object_get(x, "fail")),
 				(long long)json_integer_value(json_object_get(x, "not_applicable")));
 	}
-	rpt__buf_puts(b, "</table>\n<table class=\"meta\"><tr><th>seed defect</th><th>clause</th><th>caught by</th></tr>\n");
+	rpt__buf_puts(b, "</table></div>\n<div class=\"tblwrap\"><table class=\"meta\"><tr><th>seed defect</th><th>clause</th><th>caught by</th></tr>\n");
 	json_array_foreach(json_object_get(pv, "defects"), i, x) {
 		rpt__buf_puts(b, "<tr>");
 		rpt__buf_cells(b, x, (const char *const[]){ "id", "clause" }, 2, "<td>", "</td>", rpt__buf_xml);
@@ -589,7 +589,7 @@ static void prove_section(const json_t *doc, rpt_buf *b)
 		rpt__buf_join(b, json_object_get(x, "caught_by"), rpt__buf_xml);
 		rpt__buf_puts(b, "</td></tr>\n");
 	}
-	rpt__buf_puts(b, "</table>\n");
+	rpt__buf_puts(b, "</table></div>\n");
 }
 
 /* The mutation lane (scripts/mutate.sh, --meta mutation=FILE, issue 16). */
@@ -605,7 +605,7 @@ static void mutation_section(const json_t *doc, rpt_buf *b)
 	rpt__buf_puts(b, "<p class=\"sub\">");
 	rpt__buf_printf(b, "Each mutant re-introduces one slip (a seed defect or a developer's) into the supervisor; "
 			   "the tests that turned red prove the fix it reverts. mutants: %.0f killed, %.0f survived, "
-			   "%.0f equivalent.</p>\n<table class=\"meta\"><tr><th>mutant</th><th>clause</th>"
+			   "%.0f equivalent.</p>\n<div class=\"tblwrap\"><table class=\"meta\"><tr><th>mutant</th><th>clause</th>"
 			   "<th>seed defect</th><th>outcome</th><th>killed by</th></tr>\n",
 			rpt__num(mu, "killed", 0), rpt__num(mu, "survived", 0), rpt__num(mu, "equivalent", 0));
 	json_array_foreach(json_object_get(mu, "mutants"), i, x) {
@@ -621,7 +621,7 @@ static void mutation_section(const json_t *doc, rpt_buf *b)
 		rpt__buf_join(b, json_object_get(x, "killed_by"), rpt__buf_xml);
 		rpt__buf_puts(b, "</td></tr>\n");
 	}
-	rpt__buf_puts(b, "</table>\n");
+	rpt__buf_puts(b, "</table></div>\n");
 }
 
 void rpt__render_html(const rpt__report *r, rpt_buf *b)

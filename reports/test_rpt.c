@@ -148,6 +148,27 @@ static void test_json_brief(void **state)
 	json_decref(v);
 }
 
+/* Durations for people (issue 14): never a raw 144235. */
+static void test_fmt_duration(void **state)
+{
+	(void)state;
+	static const struct {
+		double ms;
+		const char *out;
+	} cases[] = {
+		{ 0, "0.0 ms" },          { 0.42, "0.4 ms" },      { 9.94, "9.9 ms" },     { 9.96, "10 ms" },
+		{ 92.355, "92 ms" },      { 999.4, "999 ms" },     { 999.7, "1.0 s" },     { 1400, "1.4 s" },
+		{ 33012, "33.0 s" },      { 59960, "1 min 0 s" },  { 144235, "2 min 24 s" }, { 3599400, "59 min 59 s" },
+		{ 3599600, "1 h 0 min" }, { 3900000, "1 h 5 min" }, { -1, "?" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[48];
+		rpt__fmt_duration(out, sizeof(out), cases[i].ms);
+		print_message("%g ms\n", cases[i].ms);
+		assert_string_equal(out, cases[i].out);
+	}
+}
+
 /* ---- metadata ---- */
 
 static void test_meta_set(void **state)
@@ -203,6 +224,15 @@ static void test_fixture_summary(void **state)
 	assert_int_equal(s.unknown_clauses, 0);
 	assert_false(s.ok);
 	assert_int_equal(rpt_exit_status(&s), 1);
+	/* what is not covered, and how to cover it (issue 14): with unit
+	 * evidence present the hint says where to look, without it how to turn
+	 * the test log into evidence */
+	assert_int_equal(s.results_unit, 1);
+	assert_string_equal(s.not_covered_ids, "L1, L2, L3, L6, L7, H3, H5, M2, K1, S1, S2, S3, S4, O1, O2, P2, P3, A1, "
+					       "A2, A3, A4");
+	assert_null(strstr(rpt_evidence_hint(&s), "--testlog"));
+	s.results_unit = 0;
+	assert_non_null(strstr(rpt_evidence_hint(&s), "--testlog build/meson-logs/testlog.json"));
 	static const char *const files[] = { "conformance.json", "conformance.md", "conformance.html", "junit.xml" };
 	for (size_t i = 0; i < 4; i++) {
 		char p[4096];
@@ -340,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_xml_escape),
 		cmocka_unit_test(test_md_escape),
 		cmocka_unit_test(test_json_brief),
+		cmocka_unit_test(test_fmt_duration),
 		cmocka_unit_test(test_meta_set),
 		cmocka_unit_test_setup_teardown(test_fixture_summary, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_clause_verdicts, tmp_setup, tmp_teardown),
