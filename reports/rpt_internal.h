@@ -50,6 +50,9 @@ typedef void (*rpt_esc_fn)(rpt_buf *b, const char *s);
  * escaped ("—" when absent or not a string), after. */
 void rpt__buf_cells(rpt_buf *b, const json_t *x, const char *const *keys, size_t n, const char *before,
 		    const char *after, rpt_esc_fn esc);
+/* before, s escaped, after — or nothing when s is NULL (an optional part
+ * such as a failure's clause). */
+void rpt__buf_opt(rpt_buf *b, const char *before, const char *s, const char *after, rpt_esc_fn esc);
 /* The strings of the array a, escaped, joined by ", ". */
 void rpt__buf_join(rpt_buf *b, const json_t *a, rpt_esc_fn esc);
 /* A section loaded from --meta KEY=FILE that could not be read ({error,

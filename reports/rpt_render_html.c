@@ -59,7 +59,6 @@ static const char css[] =
 	"svg path.good,svg circle.good{fill:#38a169;stroke:#22543d}svg path.bad,svg circle.bad{fill:#e53e3e;stroke:#e53e3e;stroke-width:2}"
 	"svg path.warn,svg circle.warn{fill:#ed8936;stroke:#9c4221}svg path.end{stroke:#4a5568;stroke-width:2;fill:none}"
 	"svg line.ms{stroke-dasharray:4 3;stroke-width:1.2}svg line.good{stroke:#38a169}svg line.bad{stroke:#e53e3e}svg line.warn{stroke:#ed8936}"
-	"svg .failnote{fill:#c53030;font-weight:700;font-size:11px}"
 	"svg .failmark{fill:#e53e3e;stroke:#742a2a;stroke-width:1}svg line.failline{stroke:#e53e3e;stroke-width:1.5;stroke-dasharray:2 2}"
 	"svg .failwin{fill:#fed7d7;fill-opacity:.55;stroke:#e53e3e;stroke-dasharray:4 2}"
 	"svg .faillbl{fill:#c53030;font-weight:700;font-size:11px}svg a:hover .faillbl{text-decoration:underline}";
@@ -296,11 +295,7 @@ static void failures_list(const json_t *doc, const json_t *ids, rpt_buf *b)
 			rpt__buf_puts(b, "\">");
 			rpt__buf_xml(b, rpt__str(f, "id", rpt__str(f, "what", "")));
 			rpt__buf_puts(b, "</a>");
-			if (rpt__str(f, "clause", NULL)) {
-				rpt__buf_puts(b, " (");
-				rpt__buf_xml(b, rpt__str(f, "clause", ""));
-				rpt__buf_puts(b, ")");
-			}
+			rpt__buf_opt(b, " (", rpt__str(f, "clause", NULL), ")", rpt__buf_xml);
 			rpt__buf_puts(b, ": <span class=\"msg\">");
 			rpt__buf_xml(b, rpt__failure_text(f));
 			rpt__buf_puts(b, "</span></li>");

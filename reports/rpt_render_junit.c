@@ -25,15 +25,8 @@ static void family_of(const char *id, char *out, size_t n)
 static void failure_text(rpt_buf *b, const json_t *f)
 {
 	rpt__buf_puts(b, rpt__str(f, "what", ""));
-	if (rpt__str(f, "id", NULL)) {
-		rpt__buf_puts(b, " ");
-		rpt__buf_puts(b, rpt__str(f, "id", ""));
-	}
-	if (rpt__str(f, "clause", NULL)) {
-		rpt__buf_puts(b, " [");
-		rpt__buf_puts(b, rpt__str(f, "clause", ""));
-		rpt__buf_puts(b, "]");
-	}
+	rpt__buf_opt(b, " ", rpt__str(f, "id", NULL), "", rpt__buf_puts);
+	rpt__buf_opt(b, " [", rpt__str(f, "clause", NULL), "]", rpt__buf_puts);
 	rpt__buf_puts(b, ": ");
 	rpt__buf_puts(b, rpt__failure_text(f));
 	if (json_object_get(f, "expected") || json_object_get(f, "measured")) {

@@ -138,10 +138,7 @@ void rpt__render_md(const rpt__report *r, rpt_buf *b)
 		json_array_foreach(json_object_get(x, "failures"), k, f) {
 			rpt__buf_puts(b, "| ");
 			rpt__buf_md(b, rpt__str(f, "what", ""));
-			if (rpt__str(f, "id", NULL)) {
-				rpt__buf_puts(b, " ");
-				rpt__buf_md(b, rpt__str(f, "id", ""));
-			}
+			rpt__buf_opt(b, " ", rpt__str(f, "id", NULL), "", rpt__buf_md);
 			rpt__buf_puts(b, " | ");
 			rpt__buf_md(b, rpt__str(f, "clause", "—"));
 			rpt__buf_puts(b, " | ");

@@ -238,6 +238,15 @@ void rpt__buf_cells(rpt_buf *b, const json_t *x, const char *const *keys, size_t
 	}
 }
 
+void rpt__buf_opt(rpt_buf *b, const char *before, const char *s, const char *after, rpt_esc_fn esc)
+{
+	if (!s)
+		return;
+	rpt__buf_puts(b, before);
+	esc(b, s);
+	rpt__buf_puts(b, after);
+}
+
 void rpt__buf_join(rpt_buf *b, const json_t *a, rpt_esc_fn esc)
 {
 	size_t j;
