@@ -271,7 +271,7 @@ static void run_table(const json_t *doc, rpt_buf *b)
 /* What failed, first on the page (the Markdown opens the same way): each
  * failed result with its failed checks, each linking to its row, and each
  * clause without evidence with what it lacks. Nothing when all passed. */
-static void failures_list(const json_t *doc, const json_t *ids, rpt_buf *b)
+static void failures_list(const json_t *doc, const rpt_summary *sum, const json_t *ids, rpt_buf *b)
 {
 	const json_t *x, *f;
 	size_t i, k, n = 0;
@@ -302,19 +302,28 @@ static void failures_list(const json_t *doc, const json_t *ids, rpt_buf *b)
 		}
 		rpt__buf_puts(b, "</ul></li>\n");
 	}
+	/* the clauses without evidence in one item: the way to supply it is
+	 * the same for all of them, said once */
+	size_t nc = 0;
 	json_array_foreach(json_object_get(doc, "clauses"), i, x) {
 		if (strcmp(rpt__str(x, "verdict", ""), "not_covered"))
 			continue;
-		rpt__buf_puts(b, n++ ? "" : "<h2 id=\"failures\">Failures</h2>\n<ul class=\"faillist\">\n");
-		rpt__buf_puts(b, "<li><a href=\"#clause-");
+		if (!nc++) {
+			rpt__buf_puts(b, n++ ? "" : "<h2 id=\"failures\">Failures</h2>\n<ul class=\"faillist\">\n");
+			rpt__buf_puts(b, "<li>");
+			badge(b, "not_covered");
+			rpt__buf_puts(b, " no evidence: ");
+		}
+		rpt__buf_puts(b, nc > 1 ? ", <a href=\"#clause-" : "<a href=\"#clause-");
 		rpt__buf_xml(b, rpt__str(x, "id", ""));
 		rpt__buf_puts(b, "\">");
 		rpt__buf_xml(b, rpt__str(x, "id", ""));
-		rpt__buf_puts(b, "</a> ");
-		badge(b, "not_covered");
-		rpt__buf_puts(b, ": ");
-		rpt__buf_xml(b, rpt__str(x, "missing", ""));
-		rpt__buf_puts(b, "</li>\n");
+		rpt__buf_puts(b, "</a>");
+	}
+	if (nc) {
+		rpt__buf_puts(b, "<ul><li class=\"msg\">");
+		rpt__buf_xml(b, rpt_evidence_hint(sum));
+		rpt__buf_puts(b, "</li></ul></li>\n");
 	}
 	rpt__buf_puts(b, n ? "</ul>\n" : "");
 }
@@ -631,7 +640,7 @@ void rpt__render_html(const rpt__report *r, rpt_buf *b)
 	rpt__buf_puts(b, "</style>\n</head>\n<body>\n<main>\n");
 	json_t *ids = page_ids(r, b);
 	header(doc, b);
-	failures_list(doc, ids, b);
+	failures_list(doc, &r->sum, ids, b);
 	run_table(doc, b);
 	matrix(doc, b);
 	prove_section(doc, b);

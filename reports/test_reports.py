@@ -539,7 +539,11 @@ class Presentation(unittest.TestCase):
         self.assertIn("--testlog build/meson-logs/testlog.json", self.proc.stderr)
         a4 = next(c for c in self.doc["clauses"] if c["id"] == "A4")
         self.assertIn("--testlog build/meson-logs/testlog.json", a4["missing"])
-        self.assertIn(a4["missing"].split(";")[0], self.html)
+        self.assertIn(a4["missing"], self.html)  # in its clause's row
+        ul = ET.tostring(next(u for u in self.root.iter(XHTML + "ul") if u.get("class") == "faillist"),
+                         encoding="unicode")
+        self.assertIn("--testlog build/meson-logs/testlog.json", ul)  # and in the failures list, once
+        self.assertEqual(ul.count("--testlog"), 1)
         self.assertIn("--testlog build/meson-logs/testlog.json", self.md.split("## Not covered", 1)[1])
 
     # 4. labels, 5. narrow screens (static; test_browser measures them rendered)
