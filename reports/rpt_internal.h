@@ -81,6 +81,9 @@ double rpt__num(const json_t *o, const char *key, double def);
 /* A duration for people: "0.4 ms", "92 ms", "1.4 s", "2 min 24 s", "1 h 5 min"
  * (never a raw 144235); "?" for a negative or NaN value. */
 void rpt__fmt_duration(char *out, size_t n, double ms);
+/* A point in time since the run's start, to the 0.1 ms a timeline records:
+ * "306.4 ms", or from 10 s on "144.235 s". */
+void rpt__fmt_at(char *out, size_t n, double ms);
 
 /* ---- the model (rpt_model.c) ---- */
 

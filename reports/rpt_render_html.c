@@ -474,7 +474,9 @@ static void output_log(const json_t *res, rpt_buf *b)
 	json_array_foreach(json_object_get(res, "events"), i, e) {
 		if (strcmp(rpt__str(e, "event", ""), "output"))
 			continue;
-		rpt__buf_printf(b, "%9.1f ms %-6s ", rpt__num(e, "t_ms", 0), !strcmp(rpt__str(e, "stream", ""), "stderr") ? "stderr" : "stdout");
+		char at[32];
+		rpt__fmt_at(at, sizeof(at), rpt__num(e, "t_ms", 0));
+		rpt__buf_printf(b, "%12s %-6s ", at, !strcmp(rpt__str(e, "stream", ""), "stderr") ? "stderr" : "stdout");
 		rpt__buf_xml(b, rpt__str(e, "line", ""));
 		rpt__buf_puts(b, "\n");
 	}

@@ -97,6 +97,19 @@ static int place_label(double *rows, int n, double *x, double w, double slack)
 	return -1;
 }
 
+/* A point in time for a tooltip, "306.4 ms" or in a long run "144.235 s"
+ * (rpt__fmt_at); the struct lets a call pass T(ms).s straight to printf. */
+typedef struct tstr {
+	char s[32];
+} tstr;
+
+static tstr T(double ms)
+{
+	tstr r;
+	rpt__fmt_at(r.s, sizeof(r.s), ms);
+	return r;
+}
+
 static void fmt_ms(char *out, size_t n, double ms)
 {
 	snprintf(out, n, ms >= 100 || ms == (double)(long long)ms ? "%.0f" : "%.1f", ms);
@@ -258,12 +271,12 @@ static void ev_child_exit(dstate *d, const json_t *e, double ms)
 	else
 		snprintf(a, sizeof(a), "exit %lld", (long long)json_integer_value(json_object_get(e, "code")));
 	if (d->spawn_t >= 0) {
-		snprintf(c, sizeof(c), "agent pid %lld: %.1f → %.1f ms", (long long)d->pid, d->spawn_t, ms);
+		snprintf(c, sizeof(c), "agent pid %lld: %s → %s", (long long)d->pid, T(d->spawn_t).s, T(ms).s);
 		snprintf(num, sizeof(num), "pid %lld", (long long)d->pid);
 		bar(t, L_AGENT, d->spawn_t, ms, "proc", NULL, num, NULL, c);
 		d->spawn_t = -1;
 	}
-	snprintf(c, sizeof(c), "child exit at %.1f ms: %s", ms, a);
+	snprintf(c, sizeof(c), "child exit at %s: %s", T(ms).s, a);
 	point(t, L_AGENT, ms, "cross", json_is_integer(sig) || json_integer_value(json_object_get(e, "code")) ? "bad" : "end", a, c);
 }
 
@@ -272,7 +285,7 @@ static void ev_output(dstate *d, const json_t *e, double ms)
 	tl *t = d->t;
 	char c[512];
 	const char *stream = rpt__str(e, "stream", "stdout");
-	snprintf(c, sizeof(c), "%.1f ms [%s] ", ms, stream);
+	snprintf(c, sizeof(c), "%s [%s] ", T(ms).s, stream);
 	rpt_buf tip = RPT_BUF_INIT;
 	rpt__buf_puts(&tip, c);
 	rpt__buf_puts(&tip, rpt__str(e, "line", ""));
@@ -286,7 +299,7 @@ static void ev_marker(dstate *d, const json_t *e, double ms)
 	tl *t = d->t;
 	char c[512];
 	(void)e;
-	snprintf(c, sizeof(c), "AGENT_READY marker at %.1f ms", ms);
+	snprintf(c, sizeof(c), "AGENT_READY marker at %s", T(ms).s);
 	point(t, L_OUTPUT, ms, "diamond", "good", "AGENT_READY", c);
 }
 
@@ -295,7 +308,7 @@ static void ev_socket_usable(dstate *d, const json_t *e, double ms)
 	tl *t = d->t;
 	char c[512];
 	(void)e;
-	snprintf(c, sizeof(c), "socket accepts connections at %.1f ms", ms);
+	snprintf(c, sizeof(c), "socket accepts connections at %s", T(ms).s);
 	point(t, L_SOCKET, ms, "circle", "good", "usable", c);
 }
 
@@ -304,7 +317,7 @@ static void ev_socket_stale_removed(dstate *d, const json_t *e, double ms)
 	tl *t = d->t;
 	char c[512];
 	(void)e;
-	snprintf(c, sizeof(c), "stale socket file removed at %.1f ms", ms);
+	snprintf(c, sizeof(c), "stale socket file removed at %s", T(ms).s);
 	point(t, L_SOCKET, ms, "cross", "end", "stale removed", c);
 }
 
@@ -313,7 +326,7 @@ static void ev_ready_timeout(dstate *d, const json_t *e, double ms)
 	tl *t = d->t;
 	char a[160], c[512];
 	snprintf(a, sizeof(a), "ready_timeout %lld ms", (long long)json_integer_value(json_object_get(e, "timeout_ms")));
-	snprintf(c, sizeof(c), "%s passed at %.1f ms without marker and usable socket", a, ms);
+	snprintf(c, sizeof(c), "%s passed at %s without marker and usable socket", a, T(ms).s);
 	milestone(t, ms, "warn", a, c);
 }
 
@@ -329,10 +342,10 @@ static void ev_health_result(dstate *d, const json_t *e, double ms)
 	char a[160], c[512], num[32];
 	double dur = rpt__num(e, "duration_ms", ms - (d->attempt_t >= 0 ? d->attempt_t : ms));
 	bool ok = json_is_true(json_object_get(e, "ok"));
-	fmt_ms(num, sizeof(num), dur);
-	snprintf(a, sizeof(a), "#%lld %s %s ms", (long long)json_integer_value(json_object_get(e, "attempt")),
+	rpt__fmt_duration(num, sizeof(num), dur);
+	snprintf(a, sizeof(a), "#%lld %s %s", (long long)json_integer_value(json_object_get(e, "attempt")),
 		 rpt__str(e, "status", ok ? "OK" : "failed"), num);
-	snprintf(c, sizeof(c), "health attempt %s at %.1f ms: %s", a, d->attempt_t >= 0 ? d->attempt_t : ms,
+	snprintf(c, sizeof(c), "health attempt %s at %s: %s", a, T(d->attempt_t >= 0 ? d->attempt_t : ms).s,
 		 rpt__str(e, "message", ""));
 	bar(t, L_HEALTH, d->attempt_t >= 0 ? d->attempt_t : ms - dur, ms, ok ? "hok" : "hbad", NULL, NULL, a, c);
 	d->attempt_t = -1;
@@ -368,7 +381,7 @@ static void ev_state(dstate *d, const json_t *e, double ms)
 	tl *t = d->t;
 	char c[512];
 	if (d->state && d->state_t >= 0 && strcmp(d->state, "idle")) {
-		snprintf(c, sizeof(c), "state %s from %.1f to %.1f ms", d->state, d->state_t, ms);
+		snprintf(c, sizeof(c), "state %s from %s to %s", d->state, T(d->state_t).s, T(ms).s);
 		bar(t, L_STATE, d->state_t, ms, "seg", state_fill(d->state), d->state, NULL, c);
 	}
 	d->state = rpt__str(e, "to", "?");
@@ -380,7 +393,7 @@ static void ev_breaker(dstate *d, const json_t *e, double ms)
 	tl *t = d->t;
 	char c[512];
 	if (d->br && d->br_t >= 0) {
-		snprintf(c, sizeof(c), "breaker %s from %.1f to %.1f ms", d->br, d->br_t, ms);
+		snprintf(c, sizeof(c), "breaker %s from %s to %s", d->br, T(d->br_t).s, T(ms).s);
 		bar(t, L_BREAKER, d->br_t, ms, "seg", state_fill(d->br), d->br, NULL, c);
 	}
 	d->br = rpt__str(e, "to", "?");
@@ -406,10 +419,10 @@ static void ev_call_end(dstate *d, const json_t *e, double ms)
 			break;
 		}
 	bool ok = json_is_true(json_object_get(e, "ok")), mock = json_is_true(json_object_get(e, "mock"));
-	fmt_ms(num, sizeof(num), ms - st);
+	rpt__fmt_duration(num, sizeof(num), ms - st);
 	snprintf(a, sizeof(a), "%s %s", m, rpt__str(e, "status", "?"));
 	rpt_buf tip = RPT_BUF_INIT;
-	rpt__buf_printf(&tip, "call %s%s at %.1f ms, %s ms, %s", m, mock ? " (mock)" : "", st, num,
+	rpt__buf_printf(&tip, "call %s%s at %s, %s, %s", m, mock ? " (mock)" : "", T(st).s, num,
 			rpt__str(e, "status", "?"));
 	if (rpt__str(e, "error", NULL)) {
 		rpt__buf_puts(&tip, ": ");
@@ -424,8 +437,8 @@ static void ev_call_rejected(dstate *d, const json_t *e, double ms)
 {
 	tl *t = d->t;
 	char a[160], c[512];
-	snprintf(c, sizeof(c), "call %s rejected before sending at %.1f ms: %s (breaker %s)",
-		 rpt__str(e, "method", "?"), ms, rpt__str(e, "reason", "?"), rpt__str(e, "breaker", "?"));
+	snprintf(c, sizeof(c), "call %s rejected before sending at %s: %s (breaker %s)",
+		 rpt__str(e, "method", "?"), T(ms).s, rpt__str(e, "reason", "?"), rpt__str(e, "breaker", "?"));
 	snprintf(a, sizeof(a), "rejected: %s", rpt__str(e, "reason", "?"));
 	point(t, L_CALLS, ms, "cross", "bad", a, c);
 }
@@ -443,9 +456,9 @@ static void ev_ready(dstate *d, const json_t *e, double ms)
 {
 	tl *t = d->t;
 	char a[160], c[512], num[32];
-	fmt_ms(num, sizeof(num), rpt__num(e, "init_ms", ms));
-	snprintf(a, sizeof(a), "ready %s ms", num);
-	snprintf(c, sizeof(c), "ready at %.1f ms (init %s ms, agent %s)", ms, num, rpt__str(e, "agent_version", "?"));
+	rpt__fmt_duration(num, sizeof(num), rpt__num(e, "init_ms", ms));
+	snprintf(a, sizeof(a), "ready %s", num);
+	snprintf(c, sizeof(c), "ready at %s (init %s, agent %s)", T(ms).s, num, rpt__str(e, "agent_version", "?"));
 	milestone(t, ms, "good", a, c);
 }
 
@@ -455,7 +468,7 @@ static void ev_fallback(dstate *d, const json_t *e, double ms)
 	char a[160];
 	snprintf(a, sizeof(a), "fallback: %s", rpt__str(e, "reason", "?"));
 	rpt_buf tip = RPT_BUF_INIT;
-	rpt__buf_printf(&tip, "fallback to mock at %.1f ms (%s): ", ms, rpt__str(e, "reason", "?"));
+	rpt__buf_printf(&tip, "fallback to mock at %s (%s): ", T(ms).s, rpt__str(e, "reason", "?"));
 	rpt__buf_puts(&tip, rpt__str(e, "message", ""));
 	milestone(t, ms, "bad", a, tip.p ? tip.p : "");
 	t->b->oom |= tip.oom;
@@ -466,7 +479,7 @@ static void ev_shutdown(dstate *d, const json_t *e, double ms)
 {
 	tl *t = d->t;
 	char c[512];
-	snprintf(c, sizeof(c), "shutdown step %s at %.1f ms", rpt__str(e, "step", "?"), ms);
+	snprintf(c, sizeof(c), "shutdown step %s at %s", rpt__str(e, "step", "?"), T(ms).s);
 	point(t, L_EVENTS, ms, "tick", "end", rpt__str(e, "step", "?"), c);
 }
 
@@ -474,7 +487,7 @@ static void ev_restart(dstate *d, const json_t *e, double ms)
 {
 	tl *t = d->t;
 	char c[512];
-	snprintf(c, sizeof(c), "restart attempt %lld at %.1f ms", (long long)json_integer_value(json_object_get(e, "attempt")), ms);
+	snprintf(c, sizeof(c), "restart attempt %lld at %s", (long long)json_integer_value(json_object_get(e, "attempt")), T(ms).s);
 	point(t, L_EVENTS, ms, "circle", "warn", "restart", c);
 }
 
@@ -529,24 +542,24 @@ static void draw_events(tl *t, const json_t *events, double t_end)
 		if (ev && draw_table[ev->id]) {
 			draw_table[ev->id](d, e, ms);
 		} else {
-			snprintf(c, sizeof(c), "%s at %.1f ms", rpt__str(e, "event", "?"), ms);
+			snprintf(c, sizeof(c), "%s at %s", rpt__str(e, "event", "?"), T(ms).s);
 			point(t, ev ? (int)ev->lane : L_EVENTS, ms, "tick", "end", rpt__str(e, "event", "?"), c);
 		}
 	}
 	/* Open intervals run to the right edge. */
 	if (d->spawn_t >= 0) {
-		snprintf(c, sizeof(c), "agent pid %lld from %.1f ms, no exit recorded", (long long)d->pid, d->spawn_t);
+		snprintf(c, sizeof(c), "agent pid %lld from %s, no exit recorded", (long long)d->pid, T(d->spawn_t).s);
 		snprintf(num, sizeof(num), "pid %lld (running)", (long long)d->pid);
 		bar(t, L_AGENT, d->spawn_t, t_end, "proc", NULL, num, NULL, c);
 	}
 	if (d->attempt_t >= 0)
 		bar(t, L_HEALTH, d->attempt_t, t_end, "hbad", NULL, NULL, "no result", "health attempt without a result");
 	if (d->state && d->state_t >= 0 && strcmp(d->state, "idle") && t_end > d->state_t) {
-		snprintf(c, sizeof(c), "state %s from %.1f ms to the end", d->state, d->state_t);
+		snprintf(c, sizeof(c), "state %s from %s to the end", d->state, T(d->state_t).s);
 		bar(t, L_STATE, d->state_t, t_end, "seg", state_fill(d->state), d->state, NULL, c);
 	}
 	if (d->br && d->br_t >= 0 && t_end > d->br_t) {
-		snprintf(c, sizeof(c), "breaker %s from %.1f ms to the end", d->br, d->br_t);
+		snprintf(c, sizeof(c), "breaker %s from %s to the end", d->br, T(d->br_t).s);
 		bar(t, L_BREAKER, d->br_t, t_end, "seg", state_fill(d->br), d->br, NULL, c);
 	}
 	for (size_t k = 0; k < d->ncalls; k++)
@@ -694,13 +707,10 @@ static void fail_window(tl *t, const json_t *x, const fail_mark *m)
 	if (m->w0 < 0)
 		return;
 	double x0 = X(t, m->w0), x1 = X(t, m->w1);
-	char lo[48], hi[48];
-	fmt_ms(lo, sizeof(lo), m->w0);
-	fmt_ms(hi, sizeof(hi), m->w1);
 	rpt__buf_printf(t->b, "<rect class=\"failwin\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\"><title>",
 			x0, lane_y(t, m->lane) + 1, x1 - x0 < 2 ? 2 : x1 - x0, LANE_H - 2);
 	rpt__buf_xml(t->b, rpt__str(x, "id", "?"));
-	rpt__buf_printf(t->b, ": expected between %s and %s ms</title></rect>\n", lo, hi);
+	rpt__buf_printf(t->b, ": expected between %s and %s</title></rect>\n", T(m->w0).s, T(m->w1).s);
 	char what[64];
 	snprintf(what, sizeof(what), "%.40s expected", rpt__str(x, "id", "?"));
 	if (text_w(what, SCALE_FAIL) + 6 < x1 - x0) { /* name the window when it fits in it */
@@ -715,11 +725,10 @@ static void fail_window(tl *t, const json_t *x, const fail_mark *m)
 static void fail_mark_draw(tl *t, const json_t *x, const fail_mark *m, const char *row_id)
 {
 	double px = X(t, m->t), y = lane_y(t, m->lane) + 12;
-	char name[160], lbl[170], at[48];
+	char name[160], lbl[170];
 	const char *label = rpt__str(json_object_get(x, "expected"), "label", NULL);
 	snprintf(name, sizeof(name), "%s%s%s", rpt__str(x, "id", "?"), label ? " " : "", label ? label : "");
 	snprintf(lbl, sizeof(lbl), "✗ %s", name);
-	fmt_ms(at, sizeof(at), m->t);
 	if (row_id && *row_id) {
 		rpt__buf_puts(t->b, "<a class=\"failcheck\" href=\"#");
 		rpt__buf_xml(t->b, row_id);
@@ -729,7 +738,7 @@ static void fail_mark_draw(tl *t, const json_t *x, const fail_mark *m, const cha
 	}
 	rpt__buf_puts(t->b, "<title>");
 	rpt__buf_xml(t->b, name);
-	rpt__buf_printf(t->b, " failed, marked %s (%s ms): ", m->where, at);
+	rpt__buf_printf(t->b, " failed, marked %s (%s): ", m->where, T(m->t).s);
 	rpt__buf_xml(t->b, rpt__failure_text(x));
 	rpt__buf_puts(t->b, "</title>\n");
 	double lx = px - 4, w = text_w(lbl, SCALE_FAIL);

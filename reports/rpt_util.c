@@ -296,3 +296,11 @@ void rpt__fmt_duration(char *out, size_t n, double ms)
 	else
 		snprintf(out, n, "%lld h %lld min", m / 60, m % 60);
 }
+
+void rpt__fmt_at(char *out, size_t n, double ms)
+{
+	if (ms < 10000)
+		snprintf(out, n, "%.1f ms", ms);
+	else
+		snprintf(out, n, "%.3f s", ms / 1000);
+}

@@ -357,6 +357,12 @@ MARKS = result("T-marks", [
 ])
 
 
+# A long run: its axis counts seconds, its caption reads "2 min 24 s".
+LONG = result("T-long", [{"t_ms": 0, "event": "init_start"}, {"t_ms": 5, "event": "spawn", "pid": 7},
+                         {"t_ms": 144235, "event": "shutdown", "step": "done"}], [], verdict="pass",
+              clauses=("P2",))
+
+
 def est_width(text, scale):
     """rpt_timeline.c's text_w: a generous width per code point."""
     w = 0.0
@@ -390,8 +396,9 @@ def presentation_report(tmp):
     res = os.path.join(tmp, "results")
     os.mkdir(res)
     shutil.copy(os.path.join(ARGS.testdata, TIMELINE), res)
-    with open(os.path.join(res, "T-marks.json"), "w", encoding="utf-8") as f:
-        json.dump(MARKS, f)
+    for r in (MARKS, LONG):
+        with open(os.path.join(res, r["name"] + ".json"), "w", encoding="utf-8") as f:
+            json.dump(r, f)
     out = os.path.join(tmp, "out")
     return out, run_report(res, out, "--meta", "duration_ms=144235")
 
@@ -510,7 +517,7 @@ class Presentation(unittest.TestCase):
             if p.get("class") == "counts":
                 pills = {s.text: s.get("class") for s in p.iter(XHTML + "span")}
         self.assertEqual(pills["0 clauses not applicable"], "zero")
-        self.assertEqual(pills["0 results pass"], "zero")
+        self.assertEqual(pills["1 results pass"], "pass")
         self.assertEqual(pills["0 error"], "zero")
         self.assertEqual(pills["2 fail"], "fail")  # red only for failures that exist
         self.assertEqual(pills["4 clauses fail"], "fail")
@@ -525,6 +532,12 @@ class Presentation(unittest.TestCase):
             self.assertNotIn("144235", text)
             self.assertNotIn("322.36", text)
         self.assertIn("| ❌ fail | 322 ms |", self.md)
+        long = self.svgs["T-long"]
+        texts = [t.text for t in long.iter(SVG + "text")]
+        self.assertIn("s since start", texts)
+        self.assertIn("140", texts)  # a tick, in seconds
+        self.assertFalse([t for t in texts if re.fullmatch(r"\d{5,}", t or "")])
+        self.assertTrue(texts[0].startswith("3 events over 2 min 24 s"), texts[0])
 
     def test_no_placeholder_rows(self):
         self.assertNotIn("unknown", self.html.lower())
@@ -658,7 +671,7 @@ class Browser(unittest.TestCase):
                 got = self.measure(width)
                 self.assertEqual(got["width"], width)
                 self.assertLessEqual(got["page"], width + 1, "the page itself must not scroll sideways")
-                self.assertEqual(len(got["svgs"]), 2)
+                self.assertEqual(len(got["svgs"]), 3)
                 for svg in got["svgs"]:
                     self.assertGreaterEqual(svg["w"], 1000, "a timeline shrunk to a thumbnail")
                     self.assertGreaterEqual(svg["font"], 8.5, "timeline text too small to read")
