@@ -517,8 +517,8 @@ static void result_section(const json_t *sc, const json_t *res, size_t idx, cons
 	}
 	const json_t *agent = json_object_get(sc, "agent");
 	if (json_is_object(agent)) {
-		rpt__buf_puts(b, " · agent ");
-		rpt__buf_xml(b, rpt__str(agent, "kind", "?"));
+		rpt__buf_puts(b, " · agent");
+		rpt__buf_opt(b, " ", rpt__str(agent, "kind", NULL), "", rpt__buf_xml); /* no "?" placeholder */
 		if (rpt__str(agent, "preset", NULL)) {
 			rpt__buf_puts(b, " preset ");
 			rpt__buf_xml(b, rpt__str(agent, "preset", ""));

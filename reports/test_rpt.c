@@ -167,6 +167,12 @@ static void test_fmt_duration(void **state)
 		print_message("%g ms\n", cases[i].ms);
 		assert_string_equal(out, cases[i].out);
 	}
+	/* points in time keep the timeline's 0.1 ms, in seconds from 10 s on */
+	char at[32];
+	rpt__fmt_at(at, sizeof(at), 306.44);
+	assert_string_equal(at, "306.4 ms");
+	rpt__fmt_at(at, sizeof(at), 144235);
+	assert_string_equal(at, "144.235 s");
 }
 
 /* ---- metadata ---- */
