@@ -6,6 +6,7 @@
  * (SUP_BENCH_HELPER=marker). */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,13 +72,84 @@ static void marker_cb(void *ud, const json_t *ev)
 	}
 }
 
+/* ---- init, phase by phase (issue 13) ------------------------------------- */
+
+/* The first time of each event of one init, from the supervisor's own
+ * timeline (t_ms: its injected clock, the same one init_ms is on). */
+enum { PH_INIT, PH_SPAWN, PH_MARKER, PH_SOCKET, PH_ATTEMPT, PH_RESULT, PH_READY, PH_N };
+static const char *const ph_event[PH_N] = { "init_start",     "spawn",         "marker", "socket_usable",
+					    "health_attempt", "health_result", "ready" };
+
+static void phase_cb(void *ud, const json_t *ev)
+{
+	double *t = ud;
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	for (int i = 0; i < PH_N; i++)
+		if (t[i] < 0 && strcmp(name, ph_event[i]) == 0)
+			t[i] = json_number_value(json_object_get(ev, "t_ms"));
+}
+
+static double max2(double a, double b)
+{
+	return a > b ? a : b;
+}
+
+/* RUNS inits of `agent`: spawn → ready and its phases, median and p99.
+ * The supervisor's share is init − (exec → marker), the agent's own start. */
+static int bench_init(sup_config *cfg, const char *agent, const char *label)
+{
+	enum { BEFORE, EXEC_MARKER, MARKER_SOCKET, SIGNAL_HEALTH, HEALTH_RTT, HEALTH_READY, INIT, SHARE, NF };
+	static const char *const what[NF] = {
+		"  init_start -> spawn (before the agent runs)", "  spawn -> marker (the agent's own start)",
+		"  marker -> socket usable",			 "  ready signals -> first HealthCheck sent",
+		"  HealthCheck round trip",			 "  health answer -> ready",
+		"init_start -> ready",				 "supervisor's share (init - agent's start)",
+	};
+	static double v[NF][RUNS];
+	int n = 0;
+	sup_config_set(cfg, "agent_path", agent, NULL);
+	for (int i = 0; i < RUNS; i++) {
+		double t[PH_N];
+		for (int k = 0; k < PH_N; k++)
+			t[k] = -1;
+		sup *s;
+		if (sup_new(cfg, NULL, &s, NULL) < 0)
+			return -1;
+		sup_set_event_cb(s, phase_cb, t);
+		int ready = sup_init(s) == 1;
+		sup_free(s);
+		bool complete = ready;
+		for (int k = 0; k < PH_N; k++)
+			complete = complete && t[k] >= 0;
+		if (!complete)
+			continue;
+		double signals = max2(t[PH_MARKER], t[PH_SOCKET]);
+		v[BEFORE][n] = t[PH_SPAWN] - t[PH_INIT];
+		v[EXEC_MARKER][n] = t[PH_MARKER] - t[PH_SPAWN];
+		v[MARKER_SOCKET][n] = max2(t[PH_SOCKET] - t[PH_MARKER], 0);
+		v[SIGNAL_HEALTH][n] = t[PH_ATTEMPT] - signals;
+		v[HEALTH_RTT][n] = t[PH_RESULT] - t[PH_ATTEMPT];
+		v[HEALTH_READY][n] = t[PH_READY] - t[PH_RESULT];
+		v[INIT][n] = t[PH_READY] - t[PH_INIT];
+		v[SHARE][n] = v[INIT][n] - v[EXEC_MARKER][n];
+		n++;
+	}
+	printf("init with %s (%d of %d ready):\n", label, n, RUNS);
+	if (n == 0)
+		return -1;
+	for (int f = 0; f < NF; f++)
+		report(what[f], v[f], n, NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *h = getenv("SUP_BENCH_HELPER");
 	if (h && strcmp(h, "marker") == 0)
 		return helper_marker();
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_sup NEIRA_AGENT\n");
+		fprintf(stderr, "usage: bench_sup NEIRA_AGENT [OTHER_AGENT...]\n"
+				"  init phases for each agent; marker reaction and calls with the first\n");
 		return 2;
 	}
 	char self[4096];
@@ -94,19 +166,15 @@ int main(int argc, char **argv)
 	sup_config_set(&cfg, "socket_path", sock, NULL);
 	rpc_global_init();
 
-	/* 1. spawn → ready */
+	/* 1. init, phase by phase, for each agent given */
 	static double v[RUNS * 5];
 	int n = 0;
-	for (int i = 0; i < RUNS; i++) {
-		sup *s;
-		if (sup_new(&cfg, NULL, &s, NULL) < 0)
+	for (int a = 1; a < argc; a++)
+		if (bench_init(&cfg, argv[a], argv[a]) < 0) {
+			fprintf(stderr, "bench: %s never became ready\n", argv[a]);
 			return 1;
-		if (sup_init(s) == 1)
-			v[n++] = sup_init_ms(s);
-		sup_free(s);
-	}
-	double med_init;
-	report("spawn -> ready (reference agent)", v, n, &med_init);
+		}
+	sup_config_set(&cfg, "agent_path", argv[1], NULL);
 
 	/* 2. marker written → supervisor reacts */
 	setenv("SUP_BENCH_HELPER", "marker", 1);
