@@ -354,6 +354,9 @@ MARKS = result("T-marks", [
                                   "max_ms": 60}, None, "no matching event in the stream"),
     check("E4", "event_absent", "fail", {"event": "fallback", "where": None, "count": 0}, {"count": 1},
           "expected 0 matching event(s), saw 1"),
+    # timed from the previous matched event (E2's ready at 250 ms), never came
+    check("E5", "event", "fail", {"event": "restart", "where": None, "min_ms": 0, "max_ms": 30}, None,
+          "no matching event in the stream"),
 ])
 
 
@@ -361,6 +364,7 @@ MARKS = result("T-marks", [
 LONG = result("T-long", [{"t_ms": 0, "event": "init_start"}, {"t_ms": 5, "event": "spawn", "pid": 7},
                          {"t_ms": 144235, "event": "shutdown", "step": "done"}], [], verdict="pass",
               clauses=("P2",))
+LONG["duration_ms"] = 144235.2
 
 
 def est_width(text, scale):
@@ -472,6 +476,8 @@ class Presentation(unittest.TestCase):
         x, a = marks(svg)["#T-marks-E3"]
         self.assertAlmostEqual(x, X(61), delta=0.5)  # spawn at 1 + max_ms 60
         self.assertIn("no matching event", a.find(SVG + "title").text)
+        x, _ = marks(svg)["#T-marks-E5"]
+        self.assertAlmostEqual(x, X(280), delta=0.5)  # the previous matched event at 250 + 30
 
     def test_other_checks_marked_at_their_event_or_the_end(self):
         X = x_scale(self.svgs["T-marks"])
@@ -528,6 +534,7 @@ class Presentation(unittest.TestCase):
         self.assertIn("<tr><td>duration</td><td>2 min 24 s</td></tr>", self.html)
         self.assertIn(" · 322 ms", self.html)
         self.assertIn(" · 412 ms", self.html)
+        self.assertIn(" · 2 min 24 s", self.html)  # T-long's own duration
         for text in (self.html, self.md):
             self.assertNotIn("144235", text)
             self.assertNotIn("322.36", text)
