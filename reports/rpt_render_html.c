@@ -44,6 +44,8 @@ static const char css[] =
 	".tlwrap,.tblwrap{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}"
 	"svg.timeline{display:block;width:100%;min-width:1080px;max-width:1200px;height:auto;font:10px system-ui,sans-serif;background:#fff}"
 	"table.checks{min-width:720px}table.clauses{min-width:560px}table.meta td{overflow-wrap:anywhere}"
+	/* the row or section a link (a timeline mark, the failures list) lands on */
+	"tr:target td{outline:2px solid #c53030;outline-offset:-2px}article:target{box-shadow:0 0 0 3px #feb2b2}"
 	".faillist li{margin:3px 0}.faillist ul{margin:2px 0 6px;padding-left:20px}"
 	".faillist .msg{color:#822727}"
 	"@media (max-width:700px){main{padding:8px 8px 32px}article{padding:8px}h1{font-size:20px}"

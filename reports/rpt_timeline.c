@@ -632,10 +632,22 @@ static bool event_matches(const json_t *e, const json_t *expected)
 	return true;
 }
 
+/* The lane an event is drawn in: its vocabulary lane, except the
+ * milestones and steps that the draw table gathers in the events lane. */
 static int lane_of_event(const char *name)
 {
 	const nv_event *ev = nv_event_find(name ? name : "");
-	return ev ? (int)ev->lane : L_EVENTS;
+	if (!ev)
+		return L_EVENTS;
+	switch (ev->id) {
+	case NV_EV_READY:    /* ev_ready: milestone */
+	case NV_EV_FALLBACK: /* ev_fallback: milestone */
+	case NV_EV_RESTART:
+	case NV_EV_SHUTDOWN:
+		return L_EVENTS;
+	default:
+		return (int)ev->lane;
+	}
 }
 
 static fail_mark locate_failure(const json_t *result, size_t k, double t_end)
@@ -724,7 +736,9 @@ static void fail_window(tl *t, const json_t *x, const fail_mark *m)
  * lane, the label in the band; all one link to the check's row. */
 static void fail_mark_draw(tl *t, const json_t *x, const fail_mark *m, const char *row_id)
 {
-	double px = X(t, m->t), y = lane_y(t, m->lane) + 12;
+	/* the triangle points down at the lane's marks (lane_y + 5…19) from
+	 * just above them, so the event it matched stays visible */
+	double px = X(t, m->t), y = lane_y(t, m->lane) - 6;
 	char name[160], lbl[170];
 	const char *label = rpt__str(json_object_get(x, "expected"), "label", NULL);
 	snprintf(name, sizeof(name), "%s%s%s", rpt__str(x, "id", "?"), label ? " " : "", label ? label : "");
@@ -747,9 +761,10 @@ static void fail_mark_draw(tl *t, const json_t *x, const fail_mark *m, const cha
 	if (row >= 0)
 		text_at(t->b, "faillbl", lx, w, TOP + (row + 1) * BAND_ROW_H - 3, lbl);
 	/* the line starts under the band's rows, so it crosses no label */
-	rpt__buf_printf(t->b, "<line class=\"failline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", px,
-			t->top - 3, px, y - 7);
-	rpt__buf_printf(t->b, "<path class=\"failmark\" d=\"M%.1f %.1f h12 l-6 11 z\"/>\n", px - 6, y - 7);
+	if (y > t->top - 3)
+		rpt__buf_printf(t->b, "<line class=\"failline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", px,
+				t->top - 3, px, y);
+	rpt__buf_printf(t->b, "<path class=\"failmark\" d=\"M%.1f %.1f h12 l-6 11 z\"/>\n", px - 6, y);
 	rpt__buf_puts(t->b, row_id && *row_id ? "</a>\n" : "</g>\n");
 }
 
