@@ -256,10 +256,12 @@ def main():
         return 2
 
     results = []
+    log("%-36s %-4s %-9s %7s  %s" % ("mutant", "clause", "outcome", "time", "killed by"))
     for m in chosen:
         mid = m["id"]
         rec = {"id": mid, "file": m["file"], "clause": m["clause"], "seed_defect": m.get("seed_defect"),
-               "slip": m["slip"], "equivalent": bool(m.get("equivalent")), "reason": m.get("reason")}
+               "slip": m["slip"], "equivalent": bool(m.get("equivalent")), "reason": m.get("reason"),
+               "note": m.get("note")}
         if m not in to_run:
             rec.update(status="equivalent", killed_by=[], stage=None, seconds=0)
             results.append(rec)
