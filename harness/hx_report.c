@@ -273,6 +273,11 @@ int hx_report(const hx_report_opts *o, hx_run_all_fn run_all, void *ud)
 	       "%d results: %d pass, %d fail, %d error\n",
 	       sum.clauses, sum.clauses_pass, sum.clauses_fail, sum.clauses_not_covered, sum.clauses_not_applicable,
 	       sum.results, sum.results_pass, sum.results_fail, sum.results_error);
+	/* issue 14: a clause without evidence says which, and how to supply it
+	 * (on stderr, like neira-report: the verdict fails on it) */
+	if (sum.clauses_not_covered)
+		fprintf(stderr, "neira-harness: report: not covered (no evidence): %s — %s\n", sum.not_covered_ids,
+			rpt_evidence_hint(&sum));
 	printf("report: written %s/conformance.{json,md,html} and %s/junit.xml — verdict %s\n", out, out,
 	       sum.ok ? "PASS" : "FAIL");
 	return (sum.ok && failed_scenarios == 0) ? 0 : 1;

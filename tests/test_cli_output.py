@@ -88,6 +88,18 @@ class RunAll(unittest.TestCase):
 
 
 class Output(unittest.TestCase):
+    def test_report_without_testlog_says_what_evidence_is_missing(self):
+        res, out = tempfile.mkdtemp(prefix="hx-rep-res-"), tempfile.mkdtemp(prefix="hx-rep-out-")
+        try:
+            run("--scenarios", SCEN, "run", "--results", res, "P1-reference-ready")
+            p = run("report", "--from", res, "--out", out)
+        finally:
+            shutil.rmtree(res)
+            shutil.rmtree(out)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stderr, r"not covered \(no evidence\): [A-Z]\d")
+        self.assertIn("--testlog", p.stderr)
+
     def test_results_json_uses_the_labels(self):
         # the report is built from these descriptions: the labels the
         # scenario wrote, not "expected event #3"
