@@ -187,6 +187,26 @@ def meson_test(build, tests, jobs, mult):
     return failed
 
 
+def reap_strays(build):
+    """A mutant that lets descendants escape (L7-no-pgid: no kill of the
+    agent's group) leaves them running after its tests; they are this
+    lane's own processes — their executables are in its build dir — and
+    must not outlive it or disturb the next mutant."""
+    prefix = os.path.realpath(build) + os.sep
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            exe = os.readlink("/proc/%s/exe" % pid)
+        except OSError:
+            continue
+        if exe.startswith(prefix):
+            try:
+                os.kill(int(pid), 9)
+            except OSError:
+                pass
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("ids", nargs="*")
@@ -287,6 +307,7 @@ def main():
                            stage=stage if killed else None,
                            tests_run=len(s1) + (0 if a.subset or killed and stage == "clause" else len(s2)))
         finally:
+            reap_strays(build)
             ok2, msg2 = patch(src, mid, reverse=True)
             if not ok2:
                 log("mutate: ERROR mutant %s: reverse patch failed: %s" % (mid, msg2))
