@@ -97,8 +97,15 @@ static int cmd_sweep(int argc, char **argv, const char *dir, const hx_paths *pat
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--points") && i + 1 < argc)
 			glob = argv[++i];
-		else if (!strcmp(argv[i], "--max-nth") && i + 1 < argc)
-			kmax = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--max-nth") && i + 1 < argc) {
+			char *end;
+			kmax = strtol(argv[++i], &end, 10);
+			if (*argv[i] == '\0' || *end || kmax < 1 || kmax > 1000) {
+				fprintf(stderr, "neira-harness: sweep: --max-nth wants a number in 1..1000, not '%s'\n",
+					argv[i]);
+				return 2;
+			}
+		}
 		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
 			verbose = true;
 		else if (argv[i][0] != '-' && !name)
@@ -110,6 +117,17 @@ static int cmd_sweep(int argc, char **argv, const char *dir, const hx_paths *pat
 	}
 	if (!name || kmax < 1) {
 		usage_faults(stderr);
+		return 2;
+	}
+	/* issue 14: a glob that names no point is a mistake, not "0 runs" */
+	int matching = 0;
+	for (int p = 0; p < FLT_POINT_COUNT_; p++)
+		matching += fnmatch(glob, flt_point_name((flt_point)p), 0) == 0;
+	if (!matching) {
+		fprintf(stderr, "neira-harness: sweep: --points '%s' matches none of the in-code fault points:", glob);
+		for (int p = 0; p < FLT_POINT_COUNT_; p++)
+			fprintf(stderr, "%s %s", p ? "," : "", flt_point_name((flt_point)p));
+		fprintf(stderr, "\n");
 		return 2;
 	}
 	char path[4096], err[1024];

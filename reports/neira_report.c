@@ -5,11 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "neira_config.h"
 #include "rpt.h"
 
 static int usage(FILE *f, int rc)
 {
-	fprintf(f, "usage: neira-report --from RESULTS_DIR --out DIR [--meta KEY=VALUE]... [--catalogue FILE] [--quiet]\n"
+	fprintf(f, "usage: neira-report --from RESULTS_DIR --out DIR [--meta KEY=VALUE]... [--catalogue FILE] [--quiet] [--version]\n"
 		   "  Writes conformance.json, conformance.md, conformance.html and junit.xml into DIR.\n"
 		   "  --meta keys: commit seed started_at duration_ms grpc protobuf_c libfiu compiler kernel title;\n"
 		   "               other keys are shown as extra run metadata.\n"
@@ -29,6 +30,10 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
 			return usage(stdout, 0);
+		if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			printf("neira-report %s\n", NEIRA_VERSION);
+			return 0;
+		}
 		if (!strcmp(a, "--quiet")) {
 			quiet = true;
 			continue;

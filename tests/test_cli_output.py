@@ -100,6 +100,14 @@ class Output(unittest.TestCase):
         self.assertRegex(p.stderr, r"not covered \(no evidence\): [A-Z]\d")
         self.assertIn("--testlog", p.stderr)
 
+    def test_sweep_points_matching_nothing_is_an_error(self):
+        p = run("--scenarios", SCEN, "sweep", "--points", "nonexistent/*", "K1-mock-answers")
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn("matches none of the in-code fault points", p.stderr)
+        self.assertIn("supervisor/spawn/fork", p.stderr)  # says what there is
+        p = run("--scenarios", SCEN, "sweep", "--max-nth", "x", "K1-mock-answers")
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+
     def test_results_json_uses_the_labels(self):
         # the report is built from these descriptions: the labels the
         # scenario wrote, not "expected event #3"
