@@ -56,6 +56,7 @@
 #ifdef NEIRA_FAULTS_ENABLED
 #include "flt.h"
 #endif
+#include "nv.h"
 #include "rpc.h"
 #include "sup.h"
 #include "sup_bytes.h"
@@ -109,6 +110,7 @@ static void usage(FILE *f)
 		"  --events FILE          write the lifecycle event stream as JSON lines to FILE\n"
 		"  --json                 machine-readable output\n"
 		"  --help, --version\n"
+		"Options may come before or after the command; -- ends them (a prompt that starts with '-').\n"
 		"\n"
 		"Exit codes: status 0 ready, 3 mock; prompt/call 0 on a reply (mock included), 1 when the\n"
 		"call failed; 2 usage or configuration error.\n"
@@ -119,7 +121,8 @@ static void usage(FILE *f)
 		"  neira-host --agent build/agent/neira-agent call sum '[1,2,3]'        # {\"count\":3,\"sum\":6.0}\n"
 		"  neira-host --agent /nonexistent --json status          # mock, reason missing_executable, exit 3\n"
 		"  neira-host --agent build/agent/neira-agent --set ready_timeout_ms=2000 --events ev.jsonl status\n"
-		"  echo '{\"cmd\":\"init\"}' | neira-host --agent build/agent/neira-agent drive\n");
+		"  echo '{\"cmd\":\"init\"}' | neira-host --agent build/agent/neira-agent drive\n"
+		"  neira-host metrics --calls 3 --agent build/agent/neira-agent --json   # options after the command\n");
 }
 
 static void out_json(json_t *j)
@@ -523,12 +526,23 @@ int main(int argc, char **argv)
 		{ "agent", required_argument, NULL, 'a' }, { "set", required_argument, NULL, 's' },
 		{ "events", required_argument, NULL, 'e' }, { "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{ "calls", required_argument, NULL, 'c' },  { NULL, 0, NULL, 0 },
 	};
 	int o;
-	/* "+": stop at the command, so `metrics --calls N` reaches it intact */
-	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	long calls = -1;
+	/* issue 14: options anywhere (getopt permutes); `--` ends them, for a
+	 * prompt that starts with '-' */
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
+		case 'c': {
+			char *end;
+			calls = strtol(optarg, &end, 10);
+			if (!*optarg || *end || calls < 0 || calls > 1000000) {
+				fprintf(stderr, "neira-host: --calls wants a number in 0..1000000, not '%s'\n", optarg);
+				goto out;
+			}
+			break;
+		}
 		case 'a':
 			if (sup_config_set(&cfg, "agent_path", optarg, &err) < 0)
 				goto config_error;
@@ -564,7 +578,13 @@ int main(int argc, char **argv)
 	const char *cmd = argv[optind];
 	int nargs = argc - optind - 1;
 	char **args = argv + optind + 1;
-	long calls = 0;
+	if (calls >= 0 && strcmp(cmd, "metrics") != 0) {
+		fprintf(stderr, "neira-host: --calls is an option of 'metrics', not of '%s'\n", cmd);
+		usage(stderr);
+		goto out;
+	}
+	if (calls < 0)
+		calls = 0;
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "drive") == 0) {
 		if (nargs != 0)
 			goto bad_args;
@@ -575,16 +595,13 @@ int main(int argc, char **argv)
 		if (nargs != 2)
 			goto bad_args;
 	} else if (strcmp(cmd, "metrics") == 0) {
-		if (nargs == 2 && strcmp(args[0], "--calls") == 0) {
-			char *end;
-			calls = strtol(args[1], &end, 10);
-			if (*end || calls < 0 || calls > 1000000)
-				goto bad_args;
-		} else if (nargs != 0) {
+		if (nargs != 0)
 			goto bad_args;
-		}
 	} else {
-		fprintf(stderr, "neira-host: unknown command '%s'\n", cmd);
+		static const char *const commands[] = { "status", "prompt", "call", "metrics", "drive" };
+		const char *near = nv_nearest(cmd, commands, sizeof(commands) / sizeof(commands[0]));
+		fprintf(stderr, "neira-host: unknown command '%s'%s%s%s\n", cmd, near ? " (did you mean '" : "",
+			near ? near : "", near ? "'?)" : "");
 		usage(stderr);
 		goto out;
 	}
