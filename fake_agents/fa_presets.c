@@ -3,6 +3,8 @@
  * can start from a preset and override any key with --script-json. */
 #include <string.h>
 
+#include "nv.h"
+
 #include "fa_script.h"
 
 static const fa_preset presets[] = {
@@ -85,4 +87,13 @@ const fa_preset *fa_preset_find(const char *name)
 		if (strcmp(presets[i].name, name) == 0)
 			return &presets[i];
 	return NULL;
+}
+
+const char *fa_preset_nearest(const char *name)
+{
+	enum { N = sizeof(presets) / sizeof(presets[0]) };
+	const char *names[N];
+	for (size_t i = 0; i < N; i++)
+		names[i] = presets[i].name;
+	return name ? nv_nearest(name, names, N) : NULL;
 }

@@ -155,3 +155,5 @@ typedef struct fa_preset {
 const fa_preset *fa_presets(size_t *n);
 /* The preset called name, or NULL. */
 const fa_preset *fa_preset_find(const char *name);
+/* The preset name nearest to a misspelt one (for "did you mean"), or NULL. */
+const char *fa_preset_nearest(const char *name);

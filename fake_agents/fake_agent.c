@@ -899,7 +899,9 @@ static int load_script(const char *preset, char **srcs, const bool *is_file, int
 	if (preset) {
 		const fa_preset *p = fa_preset_find(preset);
 		if (!p) {
-			fprintf(stderr, FA_NAME ": unknown preset \"%s\" (see --list-presets)\n", preset);
+			const char *near = fa_preset_nearest(preset);
+			fprintf(stderr, FA_NAME ": unknown preset \"%s\"%s%s%s (see --list-presets)\n", preset,
+				near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
 			json_decref(acc);
 			return -EINVAL;
 		}

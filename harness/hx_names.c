@@ -70,15 +70,7 @@ int hx_check_preset(const char *name, char *why, size_t n)
 {
 	if (fa_preset_find(name))
 		return 0;
-	size_t np;
-	const fa_preset *p = fa_presets(&np);
-	const char **names = calloc(np + 1, sizeof(char *));
-	if (!names)
-		return -ENOMEM;
-	for (size_t i = 0; i < np; i++)
-		names[i] = p[i].name;
-	const char *near = nv_nearest(name, names, np);
-	free(names);
+	const char *near = fa_preset_nearest(name);
 	if (near)
 		return bad(why, n, "fake-agent preset", name, near);
 	snprintf(why, n, "unknown fake-agent preset '%s' (neira-fake-agent --list-presets shows them)", name);
