@@ -37,6 +37,7 @@ struct rpc_call {
 static void *cq_thread(void *arg)
 {
 	rpc_client *c = arg;
+	pthread_setname_np(pthread_self(), RPC_THREAD_PREFIX "cq");
 	for (;;) {
 		grpc_event ev = grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)

@@ -49,6 +49,29 @@ int rpc_count_fds(void)
 	return n;
 }
 
+int rpc_count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return -errno;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[300], comm[32] = "";
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue; /* the thread ended while we looked */
+		if (fgets(comm, sizeof(comm), f) && strncmp(comm, RPC_THREAD_PREFIX, strlen(RPC_THREAD_PREFIX)) == 0)
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
 size_t rpc_socket_path_max(void)
 {
 	struct sockaddr_un sun;

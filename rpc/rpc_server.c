@@ -157,6 +157,7 @@ static void send_reply(srv_call *c, int status, const char *details, uint8_t *da
 static void *worker_main(void *arg)
 {
 	srv_call *c = arg;
+	pthread_setname_np(pthread_self(), RPC_THREAD_PREFIX "call");
 	rpc_response resp = { .status = RPC_UNKNOWN, .details = NULL, .data = NULL, .len = 0 };
 	c->m->fn(c->m->ud, &c->ctx, c->req, c->req_len, &resp);
 	if (resp.status != RPC_OK && resp.data) {
@@ -239,6 +240,7 @@ static void maybe_finish(srv_call *c)
 static void *cq_main(void *arg)
 {
 	rpc_server *s = arg;
+	pthread_setname_np(pthread_self(), RPC_THREAD_PREFIX "srv");
 	for (;;) {
 		grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)

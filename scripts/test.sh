@@ -35,7 +35,8 @@ fi
 import json, os, re, sys
 lanes = {"testlog-main": "main", "testlog-valgrind": "valgrind", "testlog": "asan"}
 evidence = re.compile(r"\[   LINE   \]|\[  ERROR   \]|error:|ERROR:|runtime error|"
-                      r"^\s*FAIL|FAIL |Assertion|assert|Traceback|timed out|TIMEOUT|definitely lost")
+                      r"^\s*FAIL|FAIL |Assertion|assert|Traceback|timed out|TIMEOUT|definitely lost|"
+                      r"^soak: |^sanitize: ")
 counts = {"passed": 0, "failed": 0, "skipped": 0}
 digest = []
 for path in sys.argv[1:]:

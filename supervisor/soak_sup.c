@@ -2,7 +2,7 @@
  * cycle: sup_new, init against neira-fake-agent whose ProcessPrompt fails
  * every third call, CALLS calls through a breaker that opens at the first
  * failure (threshold 1, 20 ms open), stop, free. After a warm-up cycle the
- * process's fds, threads, child processes, files in the private temp dir and
+ * process's fds, threads (its own, named neira-rpc-*: grpc's pool is grpc's), child processes, files in the private temp dir and
  * RSS are recorded; at the end they must be back where they were (RSS within
  * a bound). Prints one JSON line of figures (docs/robustness.md quotes it).
  *
@@ -22,7 +22,7 @@
 #include "sup.h"
 
 typedef struct figures {
-	long fds, threads, children, files, rss_kb;
+	long fds, threads, all_threads, children, files, rss_kb;
 } figures;
 
 static long count_dir(const char *path)
@@ -101,7 +101,8 @@ static figures measure(const char *dir)
 {
 	figures f;
 	f.fds = rpc_count_fds();
-	f.threads = status_field("Threads");
+	f.threads = rpc_count_threads(); /* ours: grpc's pool lives on its own schedule */
+	f.all_threads = status_field("Threads");
 	f.children = count_children();
 	f.files = count_dir(dir);
 	f.rss_kb = status_field("VmRSS");
@@ -165,9 +166,9 @@ int main(int argc, char **argv)
 	sup_config_destroy(&cfg);
 	printf("{\"cycles\": %ld, \"calls_per_cycle\": %ld, \"ready\": %ld, \"ok\": %ld, \"failed\": %ld, "
 	       "\"rejected_breaker_open\": %ld, \"breaker_seen_open\": %ld, "
-	       "\"fds\": [%ld, %ld], \"threads\": [%ld, %ld], \"children\": [%ld, %ld], \"files\": [%ld, %ld], "
+	       "\"fds\": [%ld, %ld], \"threads\": [%ld, %ld], \"all_threads\": [%ld, %ld], \"children\": [%ld, %ld], \"files\": [%ld, %ld], "
 	       "\"rss_kb\": [%ld, %ld]}\n",
-	       cycles, calls, ready, ok, failed, rejected, opened, base.fds, end.fds, base.threads, end.threads,
+	       cycles, calls, ready, ok, failed, rejected, opened, base.fds, end.fds, base.threads, end.threads, base.all_threads, end.all_threads,
 	       base.children, end.children, base.files, end.files, base.rss_kb, end.rss_kb);
 	int bad = 0;
 #define CHECK(cond, ...)                                                                                   \
