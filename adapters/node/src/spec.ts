@@ -657,6 +657,11 @@ export class PythonAPIManager implements SupervisorDesign {
         res = await this.unaryWithDeadline(client, p, req, deadlineAt - this.now(), signal);
         if (res.code === grpc.status.OK) this.casing.health.path = p;
       }
+      // init already ended (an early exit: L6) and cut this call: its
+      // CANCELLED is no health result, and must not replace the stated
+      // reason's error (a flake hunt saw "CANCELLED" where "exited with code
+      // 4" belonged, L6-exits-during-health)
+      if (signal.aborted) return false;
       if (res.code !== grpc.status.OK) {
         const msg =
           res.code === grpc.status.UNIMPLEMENTED
