@@ -2,6 +2,7 @@
 #include "rpc_internal.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/un.h>
@@ -29,47 +30,53 @@ void rpc_global_shutdown(void)
 	pthread_mutex_unlock(&init_lock);
 }
 
-int rpc_count_fds(void)
+/* How many entries of a /proc directory `keep` accepts (not . and ..). */
+static int count_proc_entries(const char *dir, bool (*keep)(DIR *d, const char *name, void *ud), void *ud)
 {
-	struct rlimit rl;
-	long lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long)rl.rlim_cur : -1;
-	DIR *d = opendir("/proc/self/fd");
+	DIR *d = opendir(dir);
 	if (!d)
 		return -errno;
 	int n = 0;
 	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		long fd = strtol(de->d_name, NULL, 10);
-		if (fd != dirfd(d) && (lim < 0 || fd < lim))
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && keep(d, de->d_name, ud))
 			n++;
-	}
 	closedir(d);
 	return n;
 }
 
+/* An fd of ours: below the limit (valgrind's are above), not the listing's own. */
+static bool our_fd(DIR *d, const char *name, void *ud)
+{
+	long fd = strtol(name, NULL, 10), lim = *(const long *)ud;
+	return fd != dirfd(d) && (lim < 0 || fd < lim);
+}
+
+int rpc_count_fds(void)
+{
+	struct rlimit rl;
+	long lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long)rl.rlim_cur : -1;
+	return count_proc_entries("/proc/self/fd", our_fd, &lim);
+}
+
+/* A thread of ours: named RPC_THREAD_PREFIX… (one that ended meanwhile is not). */
+static bool our_thread(DIR *d, const char *name, void *ud)
+{
+	(void)d;
+	(void)ud;
+	char path[300], comm[32] = "";
+	snprintf(path, sizeof(path), "/proc/self/task/%s/comm", name);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool ours = fgets(comm, sizeof(comm), f) && strncmp(comm, RPC_THREAD_PREFIX, strlen(RPC_THREAD_PREFIX)) == 0;
+	fclose(f);
+	return ours;
+}
+
 int rpc_count_threads(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	if (!d)
-		return -errno;
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char path[300], comm[32] = "";
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue; /* the thread ended while we looked */
-		if (fgets(comm, sizeof(comm), f) && strncmp(comm, RPC_THREAD_PREFIX, strlen(RPC_THREAD_PREFIX)) == 0)
-			n++;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
+	return count_proc_entries("/proc/self/task", our_thread, NULL);
 }
 
 size_t rpc_socket_path_max(void)
