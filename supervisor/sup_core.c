@@ -660,8 +660,11 @@ static void start_attempt(sup *s)
 	rpc_client_opts o = RPC_CLIENT_OPTS_INIT;
 	o.reconnect_backoff_ms = 20;
 	/* H3: an attempt's connection may not outlive the attempt, or a peer
-	 * that accepts and never answers leaves grpc's socket open for 20 s */
-	o.connect_timeout_ms = (int)s->cfg.health_deadline_ms;
+	 * that accepts and never answers leaves grpc's socket open for 20 s.
+	 * 100 ms past our own deadline: grpc's ms timers fired it 0.06 ms
+	 * before H3's deadline on our clock once (S4-impostor, a flake hunt),
+	 * ending the attempt early and as UNAVAILABLE; our deadline comes first */
+	o.connect_timeout_ms = (int)s->cfg.health_deadline_ms + 100;
 	rc = sup__client_new(s->sock, &o, &s->hc_client);
 	if (rc == 0)
 		rc = start_health_call(s, sup__path_for(SUP_METHOD_HEALTH, s->casing[SUP_METHOD_HEALTH]));
