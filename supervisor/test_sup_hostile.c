@@ -33,9 +33,6 @@
 
 static const char *fake_agent, *neira_host;
 
-/* Upper bounds stretch under valgrind and sanitizers (nt_slack.h). */
-#define slack nt_slack
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -89,9 +86,9 @@ static int setup(void **state)
 	 * CI machine failed all three attempts. These tests are about floods,
 	 * not H3 (test_sup_health pins H3), so the deadline stretches with the
 	 * tests' other allowances (nt_slack.h). */
-	if (slack() > 1) {
+	if (nt_slack() > 1) {
 		char v[32];
-		snprintf(v, sizeof(v), "%.0f", 1000 * slack());
+		snprintf(v, sizeof(v), "%.0f", 1000 * nt_slack());
 		sup_config_set(&x->cfg, "health_deadline_ms", v, NULL);
 	}
 	*state = x;
@@ -151,7 +148,7 @@ static json_t *step(fx *x, const char *name)
 /* Run the supervisor's loop until n special lines arrived or ms passed. */
 static void run_until_special(fx *x, size_t n, int64_t ms)
 {
-	int64_t end = now_ms() + (int64_t)(ms * slack());
+	int64_t end = now_ms() + (int64_t)(ms * nt_slack());
 	while (json_array_size(x->special) < n && now_ms() < end)
 		sup_run(x->s, 50, -1);
 }
@@ -194,7 +191,7 @@ static void test_L7_issue15_flood_deadlines_grace_and_event_budget(void **state)
 	sup_reply r = SUP_REPLY_INIT;
 	assert_int_equal(sup_call_process_prompt(x->s, "flooded", 500, &r), -EIO);
 	assert_string_equal(r.status_name, "DEADLINE_EXCEEDED");
-	assert_true(r.duration_ms < 1500 * slack());
+	assert_true(r.duration_ms < 1500 * nt_slack());
 	sup_reply_destroy(&r);
 	sup_run(x->s, 1000, -1);
 	/* events: at most 200 per stream per second, the rest counted */
@@ -212,7 +209,7 @@ static void test_L7_issue15_flood_deadlines_grace_and_event_budget(void **state)
 	json_t *k = step(x, "sigkill");
 	assert_non_null(k);
 	assert_true(json_real_value(json_object_get(k, "elapsed_ms")) >= 300);
-	assert_true(ms < 1500 * slack());
+	assert_true(ms < 1500 * nt_slack());
 }
 
 /* A flood from the start, on either stream: init still ends ready. */
@@ -225,7 +222,7 @@ static void test_L4_issue15_flood_before_ready(void **state)
 		int64_t t0 = now_ms();
 		start(x, presets[i], NULL);
 		assert_true(sup_is_ready(x->s));
-		assert_true(now_ms() - t0 < 5000 * slack());
+		assert_true(now_ms() - t0 < 5000 * nt_slack());
 		sup_run(x->s, 300, -1);
 		assert_int_equal(sup_stop(x->s, NULL, NULL, NULL), 0);
 		assert_non_null(ev(x, "output_dropped", 0));
@@ -262,10 +259,10 @@ static void test_L7_issue15_whole_group_stopped(void **state)
 		for (size_t k = 0; k < rows[i].n; k++) {
 			if (pfd[k] >= 0) {
 				struct pollfd p = { .fd = pfd[k], .events = POLLIN };
-				assert_int_equal(poll(&p, 1, (int)(3000 * slack())), 1);
+				assert_int_equal(poll(&p, 1, (int)(3000 * nt_slack())), 1);
 				close(pfd[k]);
 			} else {
-				assert_true(gone_within(pids[k], (int64_t)(3000 * slack())));
+				assert_true(gone_within(pids[k], (int64_t)(3000 * nt_slack())));
 			}
 		}
 		sup_free(x->s);
@@ -476,7 +473,7 @@ static void test_O1_issue15_drive_numbers(void **state)
 	assert_int_equal(write(in[1], cmds, sizeof(cmds) - 1), (ssize_t)sizeof(cmds) - 1);
 	char buf[8192];
 	size_t got = 0;
-	int64_t end = now_ms() + (int64_t)(10000 * slack());
+	int64_t end = now_ms() + (int64_t)(10000 * nt_slack());
 	for (;;) { /* until EOF (the host exits after stop), with a deadline */
 		struct pollfd p = { .fd = out[0], .events = POLLIN };
 		int left = (int)(end - now_ms());
