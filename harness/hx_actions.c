@@ -37,6 +37,21 @@ pid_t hx_last_agent_pid(const hx_ctx *x)
 	return pid;
 }
 
+/* A wait on the host ran out: what its threads were blocked in goes into
+ * the failure (a CI page then says "futex_wait_queue" rather than just
+ * "timeout") and, whole, into the results JSON as "host_threads_at_timeout". */
+void hx_note_hang(hx_ctx *x)
+{
+	char st[4096];
+	hx_thread_states(x->h.pid, st, sizeof(st));
+	if (!st[0])
+		return;
+	json_object_set_new(x->res, "host_threads_at_timeout", json_string(st));
+	size_t l = strlen(x->failure);
+	snprintf(x->failure + l, sizeof(x->failure) - l, " [host pid %d threads (tid comm state wchan): %s]",
+		 (int)x->h.pid, st);
+}
+
 json_t *hx_ctx_command(hx_ctx *x, json_t *cmd, const char *what)
 {
 	int rc;
@@ -47,6 +62,8 @@ json_t *hx_ctx_command(hx_ctx *x, json_t *cmd, const char *what)
 			 rc == -ETIMEDOUT ? "no reply before the scenario timeout"
 			 : rc == -EPIPE	  ? "the host exited without replying"
 					  : strerror(-rc));
+		if (x->timed_out)
+			hx_note_hang(x);
 	}
 	return r;
 }
@@ -226,6 +243,8 @@ static int run_call_async(hx_ctx *x, const json_t *act, size_t index)
 		snprintf(x->failure, sizeof(x->failure), "call_async: %s",
 			 err ? json_string_value(json_object_get(err, "error")) : "no acknowledgement from the host");
 		x->timed_out = rc == -ETIMEDOUT;
+		if (x->timed_out)
+			hx_note_hang(x);
 		return -1;
 	}
 	return 0;
@@ -267,6 +286,8 @@ static int run_await(hx_ctx *x, const json_t *act, size_t index)
 		snprintf(x->failure, sizeof(x->failure), "await_calls: %zu call(s) unanswered: %s",
 			 json_object_size(x->pending), rc == -ETIMEDOUT ? "timed out" : "the host exited");
 		x->timed_out = rc == -ETIMEDOUT && !t;
+		if (x->timed_out)
+			hx_note_hang(x);
 		return -1;
 	}
 	return 0;

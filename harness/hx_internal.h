@@ -80,6 +80,12 @@ char *hx_subst_dir(const char *v, const char *dir);
 int hx_count_fds(pid_t pid);
 /* {"fd": "readlink target"} of a process's open fds (empty if unreadable). */
 json_t *hx_fd_targets(pid_t pid);
+/* libfaketime's /dev/shm objects now ({name: true}); after a run, remove
+ * the ones not in `before` whose creator pid is gone (names into out). */
+json_t *hx_shm_names(void);
+void hx_shm_sweep(const json_t *before, char *out, size_t len);
+/* Each thread's "TID COMM STATE WCHAN", "; " between (for a hang's report). */
+void hx_thread_states(pid_t pid, char *out, size_t len);
 /* The process exists (also as a zombie); *state = its /proc state letter. */
 bool hx_pid_alive(pid_t pid, char *state);
 /* Live (non-zombie) descendants of `root` by a /proc scan of parent links:
@@ -154,6 +160,7 @@ typedef struct hx_ctx {
 	json_t *host_fd_pre, *host_fd_post; /* their targets, to name a leak */
 	double fd_settle_ms;  /* how long the host's fd count took to return after stop */
 	int live_fd;          /* setup live_socket: another instance's listener, or -1 */
+	json_t *shm_before;   /* env LD_PRELOAD: libfaketime's /dev/shm names before the run */
 	dev_t live_dev;
 	ino_t live_ino;
 	bool stopped;         /* a stop was sent (or the host was killed) */
@@ -171,6 +178,9 @@ pid_t hx_last_agent_pid(const hx_ctx *x);
 /* Send a command and wait for its reply; on failure record why in
  * x->failure (naming `what`) and return NULL. */
 json_t *hx_ctx_command(hx_ctx *x, json_t *cmd, const char *what);
+/* After a wait on the host timed out: its threads' states into x->failure
+ * and the results ("host_threads_at_timeout"). */
+void hx_note_hang(hx_ctx *x);
 
 /* ---- hx_actions.c: the scenario actions, one table ------------------------ */
 

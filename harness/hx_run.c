@@ -580,6 +580,7 @@ static void release(hx_ctx *x, char **argv, char **envp)
 	json_decref(x->pending);
 	json_decref(x->host_fd_pre);
 	json_decref(x->host_fd_post);
+	json_decref(x->shm_before);
 	free_strv(argv);
 	free_strv(envp);
 	json_decref(x->doc);
@@ -694,6 +695,8 @@ static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbo
 	}
 	if (!x.errbuf[0] && access(paths->host, X_OK) < 0)
 		snprintf(x.errbuf, sizeof(x.errbuf), "host not executable at %s: %s", paths->host, strerror(errno));
+	if (!x.errbuf[0] && json_object_get(json_object_get(x.doc, "env"), "LD_PRELOAD"))
+		x.shm_before = hx_shm_names();
 	if (!x.errbuf[0]) {
 		int rc = spawn_wrapped(&x, argv, envp);
 		if (rc < 0)
@@ -721,6 +724,14 @@ checks:
 		hx_run_register_dir(NULL);
 	}
 	hx_faults_cleanup(&x.fx);
+	if (x.shm_before) { /* every process of the run is gone (check_world) */
+		char swept[1024];
+		hx_shm_sweep(x.shm_before, swept, sizeof(swept));
+		if (swept[0])
+			json_object_set_new(x.res, "cleanup",
+					    json_sprintf("removed libfaketime's /dev/shm objects left by exited "
+							 "processes: %s", swept));
+	}
 	int after = hx_count_fds(getpid());
 	char m[128];
 	snprintf(m, sizeof(m), "harness fds: %d before, %d after", x.harness_fds_before, after);

@@ -38,6 +38,109 @@ void hx_add_inv(json_t *invs, FILE *log, const char *name, bool ok, const char *
 	(void)log; /* printed with the expectations by the caller */
 }
 
+/* What each thread of a process is blocked in, for a report that has to say
+ * why a host stopped answering: "TID COMM STATE WCHAN" per thread, "; "
+ * between (wchan is the kernel function it sleeps in, e.g. futex_wait_queue;
+ * "-" when running or unreadable). Empty when the process is gone. */
+void hx_thread_states(pid_t pid, char *out, size_t len)
+{
+	char path[96];
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *e;
+	size_t l = 0;
+	while ((e = readdir(d)) && l + 1 < len) {
+		if (e->d_name[0] == '.')
+			continue;
+		char stat[512] = "", wchan[64] = "", comm[32] = "?", state = '?';
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)pid, e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t r = read(fd, stat, sizeof(stat) - 1);
+			close(fd);
+			stat[r > 0 ? r : 0] = '\0';
+			char *lp = strchr(stat, '('), *rp = strrchr(stat, ')');
+			if (lp && rp && rp > lp) {
+				snprintf(comm, sizeof(comm), "%.*s", (int)(rp - lp - 1), lp + 1);
+				if (rp[1] == ' ')
+					state = rp[2];
+			}
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/wchan", (int)pid, e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t r = read(fd, wchan, sizeof(wchan) - 1);
+			close(fd);
+			wchan[r > 0 ? r : 0] = '\0';
+		}
+		int n = snprintf(out + l, len - l, "%s%s %s %c %s", l ? "; " : "", e->d_name, comm, state,
+				 wchan[0] && strcmp(wchan, "0") ? wchan : "-");
+		l = n < 0 ? l : l + (size_t)n < len ? l + (size_t)n : len - 1;
+	}
+	closedir(d);
+}
+
+/* libfaketime (a scenario's env: LD_PRELOAD, C2) names a semaphore and a
+ * shared memory object in /dev/shm after the pid of the first process that
+ * loads it, and removes them in that process's destructor, which never runs
+ * when the process execs (adapters/node/bin's #!/bin/sh wrappers exec node),
+ * calls _exit (the Python agent after stop) or is killed: every such run
+ * left a pair behind. The names present before the run are listed here; the
+ * ones added by the run whose pid is gone afterwards are removed by
+ * hx_shm_sweep, which says what it removed. */
+static bool faketime_name(const char *n, long *pid)
+{
+	static const char *const prefixes[] = { "faketime_shm_", "sem.faketime_sem_", NULL };
+	for (size_t i = 0; prefixes[i]; i++) {
+		size_t l = strlen(prefixes[i]);
+		char *end;
+		if (!strncmp(n, prefixes[i], l) && n[l] >= '1' && n[l] <= '9') {
+			*pid = strtol(n + l, &end, 10);
+			return !*end;
+		}
+	}
+	return false;
+}
+
+json_t *hx_shm_names(void)
+{
+	json_t *names = json_object();
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	long pid;
+	while (d && (e = readdir(d)))
+		if (faketime_name(e->d_name, &pid))
+			json_object_set_new(names, e->d_name, json_true());
+	if (d)
+		closedir(d);
+	return names;
+}
+
+void hx_shm_sweep(const json_t *before, char *out, size_t len)
+{
+	out[0] = '\0';
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	long pid;
+	size_t l = 0;
+	while (d && (e = readdir(d))) {
+		if (!faketime_name(e->d_name, &pid) || json_object_get(before, e->d_name) ||
+		    !(kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+			continue;
+		char path[300];
+		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+		if (unlink(path) == 0 && l + 1 < len) {
+			int n = snprintf(out + l, len - l, "%s%s", l ? ", " : "", e->d_name);
+			l = n < 0 ? l : l + (size_t)n < len ? l + (size_t)n : len - 1;
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
 bool hx_pid_alive(pid_t pid, char *state)
 {
 	char path[64], buf[512];

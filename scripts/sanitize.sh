@@ -12,6 +12,15 @@
 # fault_injection=false: libfiu's posix preload (faults/ F-posix-* scenarios)
 # wraps malloc and friends under LD_PRELOAD, which ASan's own interceptors
 # cannot share; the in-code fault points are covered by the normal lanes.
+#
+# --no-suite preload: a scenario whose env preloads a library into the host
+# (C2-wall-clock-jump: libfaketime) is not run against the ASan host. Debian
+# 12's libfaketime 0.9.10 is known to hang a clang-ASan binary (static ASan
+# runtime): upstream wolfcw/libfaketime#365, fixed after 0.9.10 by #389, and
+# #391 (a recursive clock_gettime under its own mutex, still open). CI saw
+# it once: C2's ASan host never answered `hello` (the harness now prints the
+# hung host's threads and wchan). C2 itself runs in the main lane and
+# against the Node hosts; this lane is about memory errors.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -41,7 +50,7 @@ else
 fi
 rc=0
 meson test -C "$BUILD" --no-rebuild --num-processes 2 --timeout-multiplier 3 \
-	--no-suite python --no-suite scenario-valgrind "$@" || rc=$?
+	--no-suite python --no-suite scenario-valgrind --no-suite preload "$@" || rc=$?
 n=$(find "$LOGS" -type f | wc -l)
 if [ "$n" -gt 0 ]; then
 	echo "sanitize: $n report file(s) in $LOGS:" >&2

@@ -5,7 +5,9 @@ negative control; a scenario's meson suites are its own `clauses:` families.
 
   scenarios.py list DIR          one line per file: KIND NAME TAGS(,-separated) PATH
                                  (TAGS: clause families, the clause IDs, "faults"
-                                 for F-*, and "memcheck" for `memcheck: true`)
+                                 for F-*, "memcheck" for `memcheck: true`, and
+                                 "preload" for a scenario whose env sets
+                                 LD_PRELOAD, e.g. libfaketime)
   scenarios.py check DIR LIST    exit 1 naming every file that is not in LIST
                                  (the list meson was configured with): a file
                                  added since then must not go unnoticed.
@@ -25,11 +27,12 @@ def scan(top):
                 continue
             path = os.path.join(d, f)
             name = f[:-5]
-            fams, memcheck = [], False
+            fams, memcheck, preload = [], False, False
             try:
                 with open(path, encoding="utf-8") as fh:
                     doc = yaml.safe_load(fh)
                 memcheck = (doc or {}).get("memcheck") is True
+                preload = "LD_PRELOAD" in ((doc or {}).get("env") or {})
                 clauses = [str(c) for c in (doc or {}).get("clauses") or []]
                 for c in clauses:
                     fam = c[:1]
@@ -44,6 +47,8 @@ def scan(top):
                 fams.append("faults")
             if memcheck:
                 fams.append("memcheck")
+            if preload:
+                fams.append("preload")
             out.append((kind, name, fams, os.path.relpath(path, top)))
     return out
 

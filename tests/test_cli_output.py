@@ -124,6 +124,58 @@ class Output(unittest.TestCase):
         self.assertEqual(a2["expected"].get("label"), "a2")
         self.assertFalse([d for d in descs if "expected event #" in d])
 
+    def test_a_host_that_stops_answering_is_reported_with_its_threads(self):
+        # a CI page must say where a hung host was blocked, not just
+        # "timeout": a host that never replies (sleep) and a 1 s scenario
+        d = tempfile.mkdtemp(prefix="hx-hang-")
+        try:
+            host = os.path.join(d, "silent-host")
+            with open(host, "w") as f:
+                f.write("#!/bin/sh\nexec sleep 60\n")
+            os.chmod(host, 0o755)
+            with open(os.path.join(SCEN, "K1-mock-answers.yaml")) as f:
+                doc = yaml.safe_load(f)
+            doc["timeout_ms"], doc["name"] = 1000, "K1-hang"
+            with open(os.path.join(d, "K1-hang.yaml"), "w") as f:
+                yaml.safe_dump(doc, f)
+            out = os.path.join(d, "results")
+            p = run("--scenarios", d, "--host", host, "run", "--results", out, "K1-hang")
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertRegex(p.stdout, r"hello: no reply before the scenario timeout \[host pid \d+ threads "
+                             r"\(tid comm state wchan\): \d+ sleep S \S+\]")
+            with open(os.path.join(out, "K1-hang.json")) as f:
+                self.assertRegex(json.load(f)["host_threads_at_timeout"], r"^\d+ sleep S \S+$")
+        finally:
+            shutil.rmtree(d)
+
+    def test_no_libfaketime_object_outlives_a_run(self):
+        # C2 preloads libfaketime, which names /dev/shm objects after the
+        # first process that loads it and removes them only in that process's
+        # destructor: a #!/bin/sh host wrapper that execs (as the Node
+        # adapters do) left a pair behind on every run
+        if not os.path.exists("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"):
+            self.skipTest("libfaketime is not installed")
+        d = tempfile.mkdtemp(prefix="hx-shm-")
+        try:
+            host = os.path.join(d, "wrapped-host")
+            with open(host, "w") as f:
+                f.write("#!/bin/sh\nexec \"$NEIRA_HOST\" \"$@\"\n")
+            os.chmod(host, 0o755)
+            ft = lambda: {n for n in os.listdir("/dev/shm") if "faketime_s" in n}
+            before = ft()
+            out = os.path.join(d, "results")
+            p = run("--scenarios", SCEN, "--host", host, "run", "--results", out, "C2-wall-clock-jump")
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            with open(os.path.join(out, "C2-wall-clock-jump.json")) as f:
+                cleanup = json.load(f).get("cleanup", "")
+            removed = set(re.findall(r"(?:sem\.)?faketime_s\w+_\d+", cleanup))
+            self.assertTrue([n for n in removed if n.startswith("sem.")], cleanup)  # the wrapper's pair
+            # and it is gone (tests running beside this one may add their own)
+            self.assertFalse(removed & ft(), cleanup)
+            self.assertFalse(removed & before, cleanup)
+        finally:
+            shutil.rmtree(d)
+
     def test_verbose_prints_every_ok_check(self):
         p = run("--scenarios", SCEN, "run", "-v", "K1-mock-answers")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
