@@ -182,8 +182,9 @@ static int cmd_sweep(int argc, char **argv, const char *dir, const hx_paths *pat
 			}
 		}
 	}
-	printf("sweep: %d run(s), %d violation(s), %d point(s) reached fewer than --max-nth times (%.1f s)\n",
-	       runs, bad, unreached, (hx_now_ms() - t0) / 1000.0);
+	double secs = (hx_now_ms() - t0) / 1000.0;
+	printf("sweep: %d run(s), %d violation(s), %d point(s) reached fewer than --max-nth times (%.1f s, "
+	       "%.2f runs/s)\n", runs, bad, unreached, secs, secs > 0 ? runs / secs : 0.0);
 	hx_scenario_free(sc);
 	return bad ? 1 : 0;
 }
@@ -367,7 +368,9 @@ static int cmd_chaos(int argc, char **argv, const hx_paths *paths)
 		json_decref(src);
 		fflush(stdout);
 	}
-	printf("chaos: seed %llu, %d run(s), %d violation(s) (%.1f s)\n", seed, done, bad, (hx_now_ms() - t0) / 1000.0);
+	double secs = (hx_now_ms() - t0) / 1000.0;
+	printf("chaos: seed %llu, %d run(s), %d violation(s) (%.1f s, %.2f runs/s)\n", seed, done, bad, secs,
+	       secs > 0 ? done / secs : 0.0);
 	return bad ? 1 : 0;
 }
 

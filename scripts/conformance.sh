@@ -9,6 +9,7 @@
 # Exit 0 only if every clause passes and nothing failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+tb=$(date +%s%N)
 scripts/build.sh || exit 2
 
 out=${NEIRA_REPORT_DIR:-reports/out}
@@ -24,6 +25,7 @@ t1=$(date +%s%N)
 # Node spec design and the Node seed design; each seed defect must be caught.
 prove_status=0
 prove_meta=()
+tp=$(date +%s%N)
 if [ -f adapters/node/dist/main.js ]; then
   echo "== proof matrix: neira-harness prove (C, Node spec, Node seed) =="
   build/harness/neira-harness --scenarios scenarios prove \
@@ -49,6 +51,7 @@ sys.exit(d.get("commit") != sys.argv[2] or (sys.argv[3] == "full" and d.get("sub
     "$1" "$(git rev-parse HEAD 2>/dev/null)" "${2:-any}" 2>/dev/null
 }
 mutation_status=0
+tm=$(date +%s%N)
 if [ "${NEIRA_MUTATION:-}" = full ]; then
   echo "== mutation lane: scripts/mutate.sh (every mutant) =="
   mutation_json=build-mut/mutation.json
@@ -73,6 +76,7 @@ else
   mutation_status=1   # the report says it cannot read it
 fi
 
+tr=$(date +%s%N)
 echo "== conformance report =="
 build/harness/neira-harness report --from build/results \
   --testlog build/meson-logs/testlog.json --out "$out" "${prove_meta[@]}" "${mutation_meta[@]}" \
@@ -80,6 +84,11 @@ build/harness/neira-harness report --from build/results \
   --meta "started_at=$start" --meta "duration_ms=$(( (t1 - t0) / 1000000 ))"
 report_status=$?
 echo "conformance: open $out/conformance.html (summary in $out/conformance.md)"
+# The run's wall time by phase (issue 13), so a slower suite is seen.
+te=$(date +%s%N)
+secs() { awk -v n="$1" 'BEGIN { printf "%.1f s", n / 1e9 }'; }
+echo "conformance: wall $(secs $((te - tb))): build $(secs $((t0 - tb))), meson test $(secs $((t1 - t0)))," \
+  "proof matrix $(secs $((tm - tp))), mutation lane $(secs $((tr - tm))), report $(secs $((te - tr)))"
 [ $report_status -eq 2 ] && exit 2
 [ $tests_status -ne 0 ] || [ $report_status -ne 0 ] || [ $prove_status -ne 0 ] || [ $mutation_status -ne 0 ] && exit 1
 exit 0

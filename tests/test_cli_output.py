@@ -240,6 +240,11 @@ class Output(unittest.TestCase):
             p = run("chaos", "--seed", "42", "--runs", "2", "--out", out, env={"NEIRA_FAULT_EXEC": FAULT_EXEC})
         self.assertRegex(p.stdout, r"(?m)^\[1/2\] ")
         self.assertRegex(p.stdout, r"(?m)^\[2/2\] ")
+        # the throughput figure (issue 13)
+        m = re.search(r"(?m)^chaos: seed 42, 2 run\(s\), \d+ violation\(s\) \(([\d.]+) s, ([\d.]+) runs/s\)$",
+                      p.stdout)
+        self.assertTrue(m, p.stdout)
+        self.assertAlmostEqual(float(m.group(2)), 2 / float(m.group(1)), delta=0.1 * 2 / float(m.group(1)) + 0.01)
 
 
 if __name__ == "__main__":
