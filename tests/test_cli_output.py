@@ -37,6 +37,15 @@ def run(*args, env=None, timeout=120):
     return subprocess.run([HARNESS] + list(args), capture_output=True, text=True, env=e, timeout=timeout)
 
 
+def shell_host(d, line):
+    """A #!/bin/sh host in d that runs `line`."""
+    host = os.path.join(d, "host.sh")
+    with open(host, "w") as f:
+        f.write("#!/bin/sh\n%s\n" % line)
+    os.chmod(host, 0o755)
+    return host
+
+
 class RunAll(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -129,10 +138,7 @@ class Output(unittest.TestCase):
         # "timeout": a host that never replies (sleep) and a 1 s scenario
         d = tempfile.mkdtemp(prefix="hx-hang-")
         try:
-            host = os.path.join(d, "silent-host")
-            with open(host, "w") as f:
-                f.write("#!/bin/sh\nexec sleep 60\n")
-            os.chmod(host, 0o755)
+            host = shell_host(d, "exec sleep 60")
             with open(os.path.join(SCEN, "K1-mock-answers.yaml")) as f:
                 doc = yaml.safe_load(f)
             doc["timeout_ms"], doc["name"] = 1000, "K1-hang"
@@ -157,10 +163,7 @@ class Output(unittest.TestCase):
             self.skipTest("libfaketime is not installed")
         d = tempfile.mkdtemp(prefix="hx-shm-")
         try:
-            host = os.path.join(d, "wrapped-host")
-            with open(host, "w") as f:
-                f.write("#!/bin/sh\nexec \"$NEIRA_HOST\" \"$@\"\n")
-            os.chmod(host, 0o755)
+            host = shell_host(d, 'exec "$NEIRA_HOST" "$@"')
             ft = lambda: {n for n in os.listdir("/dev/shm") if "faketime_s" in n}
             before = ft()
             out = os.path.join(d, "results")
