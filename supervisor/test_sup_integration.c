@@ -5,6 +5,8 @@
  * process, fd or file behind (L7), kill -9 during a call (L8), and every
  * one of many starts ending ready (P2). */
 #include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -153,6 +156,81 @@ static void test_L2_missing_binary_is_mock(void **state)
 	assert_int_equal(sup_child_pid(x->s), 0);
 }
 
+static void on_hup(int sig)
+{
+	(void)sig;
+}
+
+/* What the spawned child starts with (sup_spawn: a vfork-style clone, issue
+ * 13): no blocked, ignored or caught signal of the host's, its own process
+ * group (L7), stdin/stdout/stderr only (issue 15) — however the host had
+ * its signals and descriptors set. The child is a shell script that execs
+ * cat on its own /proc status; cat inherits exactly what the spawn set up. */
+static void test_spawn_child_starts_clean(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/neira-spawn-XXXXXX", script[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(script, sizeof(script), "%s/child.sh", dir);
+	FILE *f = fopen(script, "w");
+	assert_non_null(f);
+	/* sh -c: a script's shell keeps the script open; the glob is read by
+	 * the shell itself (its directory fd is the 3 listed) */
+	fputs("#!/bin/sh\nexec /bin/sh -c 'cd /proc/$$/fd && echo fds: *; exec cat /proc/self/status /proc/self/stat'\n",
+	      f);
+	fclose(f);
+	chmod(script, 0755);
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	struct sigaction ign = { .sa_handler = SIG_IGN }, hup = { .sa_handler = on_hup }, o1, o2;
+	sigaction(SIGUSR2, &ign, &o1);
+	sigaction(SIGHUP, &hup, &o2);
+	int leak = open("/dev/null", O_RDONLY); /* not close-on-exec: must not reach the child */
+	assert_true(leak >= 0);
+	sup_child c;
+	sup_error err = { 0 };
+	char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+	int rc = sup_spawn_exec(NULL, script, envp, &c, &err);
+	close(leak);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	sigaction(SIGUSR2, &o1, NULL);
+	sigaction(SIGHUP, &o2, NULL);
+	assert_int_equal(rc, 0);
+	char out[8192];
+	size_t n = 0;
+	struct pollfd pfd = { .fd = c.out_fd, .events = POLLIN };
+	while (n + 1 < sizeof(out) && poll(&pfd, 1, (int)nt_ms(10000)) > 0) {
+		ssize_t r = read(c.out_fd, out + n, sizeof(out) - 1 - n);
+		if (r <= 0 && !(r < 0 && errno == EAGAIN))
+			break;
+		n += r > 0 ? (size_t)r : 0;
+	}
+	out[n] = '\0';
+	int st;
+	assert_int_equal(waitpid(c.pid, &st, 0), c.pid);
+	close(c.out_fd);
+	close(c.err_fd);
+	if (c.pidfd >= 0)
+		close(c.pidfd);
+	unlink(script);
+	rmdir(dir);
+	print_message("%s", out);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_non_null(strstr(out, "fds: 0 1 2 3\n"));
+	assert_non_null(strstr(out, "\nSigBlk:\t0000000000000000\n"));
+	assert_non_null(strstr(out, "\nSigIgn:\t0000000000000000\n"));
+	assert_non_null(strstr(out, "\nSigCgt:\t0000000000000000\n"));
+	/* /proc/self/stat: "pid (comm) state ppid pgrp": pgrp == pid */
+	char *stat = strstr(out, "(cat) ");
+	assert_non_null(stat);
+	int ppid, pgrp;
+	assert_int_equal(sscanf(stat, "(cat) %*c %d %d", &ppid, &pgrp), 2);
+	assert_int_equal(ppid, getpid());
+	assert_int_equal(pgrp, c.pid);
+}
+
 static void test_L7_clean_shutdown_nothing_left(void **state)
 {
 	fx *x = *state;
@@ -237,6 +315,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_L5_H4_P1_ready_with_reference_agent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_L2_missing_binary_is_mock, setup, teardown),
+		cmocka_unit_test(test_spawn_child_starts_clean),
 		cmocka_unit_test_setup_teardown(test_L7_clean_shutdown_nothing_left, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_L8_kill9_during_sleep_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_P2_every_start_ready, setup, teardown),
