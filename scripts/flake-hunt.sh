@@ -42,7 +42,8 @@ mkdir -p "$out"
 cores=$(nproc)
 stress-ng --cpu "$cores" --cpu-load 100 --timeout 0 >/dev/null 2>&1 &
 hog=$!
-trap 'kill $hog 2>/dev/null; wait $hog 2>/dev/null' EXIT INT TERM
+trap 'kill $hog 2>/dev/null; wait $hog 2>/dev/null' EXIT
+trap 'echo "flake-hunt: interrupted after $green green, $red red run(s)" >&2; exit 130' INT TERM
 green=0 red=0
 t0=$(date +%s)
 for k in $(seq 1 "$n"); do
