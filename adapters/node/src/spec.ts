@@ -689,7 +689,12 @@ export class PythonAPIManager implements SupervisorDesign {
     }
   }
 
-  /** A unary call cut at our own deadline too (H3 on the monotonic clock; gRPC's is wall-clock). */
+  /** A unary call cut at our own deadline (H3, on the monotonic clock the
+   * events are stamped with, never early: monoTimeout). gRPC's own deadline
+   * is wall-clock milliseconds (Date.now(), truncated) run on libuv's cached
+   * loop time, so it could end an attempt 299.5 ms into a 300 ms deadline
+   * (flake hunt: node-spec-S4-impostor); it is set 100 ms later, so ours
+   * ends the attempt. */
   private async unaryWithDeadline(
     client: grpc.Client,
     methodPath: string,
@@ -698,10 +703,10 @@ export class PythonAPIManager implements SupervisorDesign {
     signal: AbortSignal,
   ): Promise<UnaryResult> {
     const ms = Math.max(1, Math.ceil(leftMs));
-    const call = unary(client, methodPath, req, ms);
+    const call = unary(client, methodPath, req, ms + 100);
     const onAbort = (): void => call.cancel();
     signal.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => call.cancel(), ms);
+    const timer = monoTimeout(() => call.cancel(), leftMs);
     try {
       const r = await call.promise;
       if (r.code === grpc.status.CANCELLED && !signal.aborted) {
@@ -709,7 +714,7 @@ export class PythonAPIManager implements SupervisorDesign {
       }
       return r;
     } finally {
-      clearTimeout(timer);
+      timer.clear();
       signal.removeEventListener('abort', onAbort);
     }
   }
