@@ -37,12 +37,16 @@ pid_t hx_last_agent_pid(const hx_ctx *x)
 	return pid;
 }
 
-/* A wait on the host ran out: what its threads were blocked in goes into
- * the failure (a CI page then says "futex_wait_queue" rather than just
- * "timeout") and, whole, into the results JSON as "host_threads_at_timeout". */
-void hx_note_hang(hx_ctx *x)
+/* Records whether a wait on the host ran out of the scenario's time. If it
+ * did, what the host's threads were blocked in goes into the failure (a CI
+ * page then says "futex_wait_queue" rather than just "timeout") and, whole,
+ * into the results JSON as "host_threads_at_timeout". */
+static void set_timed_out(hx_ctx *x, bool timed_out)
 {
 	char st[4096];
+	x->timed_out = timed_out;
+	if (!timed_out)
+		return;
 	hx_thread_states(x->h.pid, st, sizeof(st));
 	if (!st[0])
 		return;
@@ -57,13 +61,11 @@ json_t *hx_ctx_command(hx_ctx *x, json_t *cmd, const char *what)
 	int rc;
 	json_t *r = hx_host_command(&x->h, cmd, x->timeout, &rc);
 	if (!r && !x->failure[0]) {
-		x->timed_out = rc == -ETIMEDOUT;
 		snprintf(x->failure, sizeof(x->failure), "%s: %s", what,
 			 rc == -ETIMEDOUT ? "no reply before the scenario timeout"
 			 : rc == -EPIPE	  ? "the host exited without replying"
 					  : strerror(-rc));
-		if (x->timed_out)
-			hx_note_hang(x);
+		set_timed_out(x, rc == -ETIMEDOUT);
 	}
 	return r;
 }
@@ -242,9 +244,7 @@ static int run_call_async(hx_ctx *x, const json_t *act, size_t index)
 		json_t *err = hx_host_reply(&x->h, id, "error");
 		snprintf(x->failure, sizeof(x->failure), "call_async: %s",
 			 err ? json_string_value(json_object_get(err, "error")) : "no acknowledgement from the host");
-		x->timed_out = rc == -ETIMEDOUT;
-		if (x->timed_out)
-			hx_note_hang(x);
+		set_timed_out(x, rc == -ETIMEDOUT);
 		return -1;
 	}
 	return 0;
@@ -285,9 +285,7 @@ static int run_await(hx_ctx *x, const json_t *act, size_t index)
 	if (rc < 0) {
 		snprintf(x->failure, sizeof(x->failure), "await_calls: %zu call(s) unanswered: %s",
 			 json_object_size(x->pending), rc == -ETIMEDOUT ? "timed out" : "the host exited");
-		x->timed_out = rc == -ETIMEDOUT && !t;
-		if (x->timed_out)
-			hx_note_hang(x);
+		set_timed_out(x, rc == -ETIMEDOUT && !t);
 		return -1;
 	}
 	return 0;

@@ -88,6 +88,8 @@ void hx_shm_sweep(const json_t *before, char *out, size_t len);
 void hx_thread_states(pid_t pid, char *out, size_t len);
 /* The process exists (also as a zombie); *state = its /proc state letter. */
 bool hx_pid_alive(pid_t pid, char *state);
+/* /proc/PID/comm, "?" when the process is gone. */
+void hx_proc_comm(pid_t pid, char *comm, size_t len);
 /* Live (non-zombie) descendants of `root` by a /proc scan of parent links:
  * up to max pids into out; returns how many were found (may exceed max). */
 size_t hx_descendants(pid_t root, pid_t *out, size_t max);
@@ -178,9 +180,6 @@ pid_t hx_last_agent_pid(const hx_ctx *x);
 /* Send a command and wait for its reply; on failure record why in
  * x->failure (naming `what`) and return NULL. */
 json_t *hx_ctx_command(hx_ctx *x, json_t *cmd, const char *what);
-/* After a wait on the host timed out: its threads' states into x->failure
- * and the results ("host_threads_at_timeout"). */
-void hx_note_hang(hx_ctx *x);
 
 /* ---- hx_actions.c: the scenario actions, one table ------------------------ */
 

@@ -391,14 +391,8 @@ static void check_orphans(hx_ctx *x, json_t *invs)
 	}
 	double settle_ms = hx_now_ms() - t0;
 	for (size_t i = 0; i < n && i < 64; i++) {
-		char comm[64] = "?", path[64];
-		snprintf(path, sizeof(path), "/proc/%d/comm", (int)left[i]);
-		FILE *f = fopen(path, "re");
-		if (f) {
-			if (fgets(comm, sizeof(comm), f))
-				comm[strcspn(comm, "\n")] = '\0';
-			fclose(f);
-		}
+		char comm[64];
+		hx_proc_comm(left[i], comm, sizeof(comm));
 		size_t l = strlen(buf);
 		snprintf(buf + l, sizeof(buf) - l, "pid %d (%s) still alive %.0f ms after the host exited; ", (int)left[i],
 			 comm, settle_ms);
@@ -418,7 +412,6 @@ static void check_orphans(hx_ctx *x, json_t *invs)
 	char ok_msg[200];
 	snprintf(ok_msg, sizeof(ok_msg), "no process outlived the host (%d exited orphan(s) reaped%s)", reaped,
 		 settle_ms >= 1 ? "; a dying one was waited for" : "");
-
 	if (x->h.pid > 0)
 		hx_add_inv(invs, x->log, "no_orphan", !buf[0], buf[0] ? buf : ok_msg);
 }

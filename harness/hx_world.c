@@ -15,6 +15,47 @@
 
 #include "hx_internal.h"
 
+/* One small /proc file, NUL-terminated, trailing newline cut; false if the
+ * file (i.e. the process or thread) is gone or empty. */
+static bool read_proc(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	buf[0] = '\0';
+	if (fd < 0)
+		return false;
+	ssize_t r = read(fd, buf, len - 1);
+	close(fd);
+	buf[r > 0 ? r : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return r > 0;
+}
+
+/* The fields of a /proc/.../stat line the harness reads: comm (between the
+ * first '(' and the last ')': the name may hold spaces and ')'), the state
+ * letter and the parent pid after it. false if the line does not parse. */
+static bool parse_stat(const char *stat, char *comm, size_t clen, char *state, pid_t *ppid)
+{
+	const char *lp = strchr(stat, '('), *rp = strrchr(stat, ')');
+	int pp;
+	char st;
+	if (!lp || !rp || rp < lp || sscanf(rp + 1, " %c %d", &st, &pp) != 2)
+		return false;
+	if (comm)
+		snprintf(comm, clen, "%.*s", (int)(rp - lp - 1), lp + 1);
+	*state = st;
+	if (ppid)
+		*ppid = (pid_t)pp;
+	return true;
+}
+
+void hx_proc_comm(pid_t pid, char *comm, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (!read_proc(path, comm, len))
+		snprintf(comm, len, "?");
+}
+
 int hx_count_fds(pid_t pid)
 {
 	char path[64];
@@ -55,27 +96,12 @@ void hx_thread_states(pid_t pid, char *out, size_t len)
 	while ((e = readdir(d)) && l + 1 < len) {
 		if (e->d_name[0] == '.')
 			continue;
-		char stat[512] = "", wchan[64] = "", comm[32] = "?", state = '?';
+		char stat[512], wchan[64], comm[32] = "?", state = '?';
 		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)pid, e->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t r = read(fd, stat, sizeof(stat) - 1);
-			close(fd);
-			stat[r > 0 ? r : 0] = '\0';
-			char *lp = strchr(stat, '('), *rp = strrchr(stat, ')');
-			if (lp && rp && rp > lp) {
-				snprintf(comm, sizeof(comm), "%.*s", (int)(rp - lp - 1), lp + 1);
-				if (rp[1] == ' ')
-					state = rp[2];
-			}
-		}
+		if (read_proc(path, stat, sizeof(stat)))
+			parse_stat(stat, comm, sizeof(comm), &state, NULL);
 		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/wchan", (int)pid, e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t r = read(fd, wchan, sizeof(wchan) - 1);
-			close(fd);
-			wchan[r > 0 ? r : 0] = '\0';
-		}
+		read_proc(path, wchan, sizeof(wchan));
 		int n = snprintf(out + l, len - l, "%s%s %s %c %s", l ? "; " : "", e->d_name, comm, state,
 				 wchan[0] && strcmp(wchan, "0") ? wchan : "-");
 		l = n < 0 ? l : l + (size_t)n < len ? l + (size_t)n : len - 1;
@@ -145,18 +171,9 @@ bool hx_pid_alive(pid_t pid, char *state)
 {
 	char path[64], buf[512];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	*state = '?';
-	if (fd >= 0) {
-		ssize_t r = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (r > 0) {
-			buf[r] = '\0';
-			char *p = strrchr(buf, ')');
-			if (p && p[1] == ' ')
-				*state = p[2];
-		}
-	}
+	if (read_proc(path, buf, sizeof(buf)))
+		parse_stat(buf, NULL, 0, state, NULL);
 	return kill(pid, 0) == 0 || errno != ESRCH;
 }
 
@@ -330,22 +347,11 @@ void hx_remove_agents_dir(const char *agents)
 static pid_t ppid_of(pid_t pid, char *state)
 {
 	char path[64], buf[1024];
+	pid_t ppid;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!read_proc(path, buf, sizeof(buf)) || !parse_stat(buf, NULL, 0, state, &ppid))
 		return -1;
-	ssize_t r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (r <= 0)
-		return -1;
-	buf[r] = '\0';
-	char *p = strrchr(buf, ')'); /* the name may hold spaces and ')' */
-	int ppid;
-	char st;
-	if (!p || sscanf(p + 1, " %c %d", &st, &ppid) != 2)
-		return -1;
-	*state = st;
-	return (pid_t)ppid;
+	return ppid;
 }
 
 /* Issue 10/15: waitpid(-1, WNOHANG) only sees orphans that have already

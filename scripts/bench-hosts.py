@@ -6,7 +6,10 @@ measured in the same run on the same agent (issue 13). A benchmark that
 prints figures, never a timed test: it fails only when a host does not reach
 `ready`.
 
-  bench-hosts.py [--runs N] [--seed-runs M] --agent PATH NAME=HOST [NAME=HOST ...]
+  bench-hosts.py [--runs N] --agent PATH NAME[:RUNS]=HOST [NAME[:RUNS]=HOST ...]
+
+RUNS, when given, overrides --runs for that host (the seed's polling makes
+each of its inits >= 0.5 s: node-seed:10=... keeps the run short).
 
 Each run: start HOST `drive` with the agent and a socket in a fresh temp dir,
 send hello, init, stop; read the event stream (init_start, spawn, marker,
@@ -94,28 +97,29 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=50, help="inits per host (default 50)")
-    ap.add_argument("--seed-runs", type=int, default=10,
-                    help="inits for a host whose name contains 'seed' (its polling makes each ≥ 0.5 s; default 10)")
     ap.add_argument("--agent", required=True, help="the agent every host starts")
-    ap.add_argument("hosts", nargs="+", metavar="NAME=HOST")
+    ap.add_argument("hosts", nargs="+", metavar="NAME[:RUNS]=HOST")
     a = ap.parse_args()
     hosts = []
     for h in a.hosts:
         name, sep, path = h.partition("=")
+        name, colon, runs = name.partition(":")
         if not sep or not name:
-            ap.error("a host is NAME=PATH, not '%s'" % h)
+            ap.error("a host is NAME[:RUNS]=PATH, not '%s'" % h)
+        if colon and not (runs.isdigit() and int(runs) > 0):
+            ap.error("%s: RUNS must be a positive integer, not '%s'" % (name, runs))
+        n = int(runs) if colon else a.runs
         if not os.access(path, os.X_OK):
             print("bench-hosts: %s: %s is not executable; skipped" % (name, path), file=sys.stderr)
             continue
-        hosts.append((name, path))
+        hosts.append((name, path, n))
     if not hosts:
         print("bench-hosts: no host to measure", file=sys.stderr)
         return 2
     print("init through the adapter contract, agent %s (ms: median / p99)" % a.agent)
     print("%-12s %5s  %-17s %-17s %-17s %s" % ("host", "runs", "init", "exec->marker", "share", "init vs first"))
     first = None
-    for name, path in hosts:
-        n = a.seed_runs if "seed" in name else a.runs
+    for name, path, n in hosts:
         rows = []
         for _ in range(n):
             try:
