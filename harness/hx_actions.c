@@ -61,10 +61,13 @@ json_t *hx_ctx_command(hx_ctx *x, json_t *cmd, const char *what)
 	int rc;
 	json_t *r = hx_host_command(&x->h, cmd, x->timeout, &rc);
 	if (!r && !x->failure[0]) {
-		snprintf(x->failure, sizeof(x->failure), "%s: %s", what,
-			 rc == -ETIMEDOUT ? "no reply before the scenario timeout"
-			 : rc == -EPIPE	  ? "the host exited without replying"
-					  : strerror(-rc));
+		if (rc == -ETIMEDOUT)
+			snprintf(x->failure, sizeof(x->failure),
+				 "%s: no reply before the scenario timeout (timeout_ms %.0f after the host's spawn)", what,
+				 x->timeout);
+		else
+			snprintf(x->failure, sizeof(x->failure), "%s: %s", what,
+				 rc == -EPIPE ? "the host exited without replying" : strerror(-rc));
 		set_timed_out(x, rc == -ETIMEDOUT);
 	}
 	return r;

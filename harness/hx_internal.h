@@ -15,6 +15,9 @@
 
 #include "hx.h"
 
+/* A scenario's `timeout_ms` when it gives none (hx_scenario.c says why). */
+#define HX_DEFAULT_TIMEOUT_MS 10000
+
 /* ---- hx_drive.c: neira-host (any drive host) from outside ---------------- */
 
 /* The running neira-host and what came out of it. */

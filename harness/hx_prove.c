@@ -22,6 +22,7 @@
 
 typedef struct sup_col {
 	const char *name, *path;
+	const char *reuse; /* --reuse NAME=DIR: this run's results, already written */
 	bool seed;
 	json_t *verdicts; /* scenario name → verdict */
 	int pass, fail, na;
@@ -107,14 +108,53 @@ static const char *cell(const char *v)
 												       : "**ERROR**";
 }
 
+/* --reuse: the result a run of this scenario against this very host already
+ * wrote (`meson test` runs every scenario against the C and Node spec hosts
+ * before the proof matrix; running them twice only costs time, issue 13).
+ * A result that is missing, for another scenario, or older than the host or
+ * the scenario file is an error in the matrix, never a pass. */
+static json_t *reused_result(const sup_col *col, const hx_entry *e)
+{
+	const char *name = hx_entry_name(e);
+	char path[1400], msg[1600];
+	struct stat rs, hs, ss;
+	snprintf(path, sizeof(path), "%s/%s.json", col->reuse, name);
+	if (stat(path, &rs) < 0) {
+		snprintf(msg, sizeof(msg), "--reuse %s=%s: no result %s: %s", col->name, col->reuse, path,
+			 strerror(errno));
+		return hx_result_error(name, e->path, msg);
+	}
+	if ((stat(col->path, &hs) == 0 && rs.st_mtim.tv_sec < hs.st_mtim.tv_sec) ||
+	    (stat(e->path, &ss) == 0 && rs.st_mtim.tv_sec < ss.st_mtim.tv_sec)) {
+		snprintf(msg, sizeof(msg), "--reuse %s=%s: %s is older than the host %s or the scenario %s: stale",
+			 col->name, col->reuse, path, col->path, e->path);
+		return hx_result_error(name, e->path, msg);
+	}
+	json_error_t je;
+	json_t *r = json_load_file(path, 0, &je);
+	const char *rn = json_string_value(json_object_get(r, "name"));
+	const char *schema = json_string_value(json_object_get(r, "schema"));
+	if (!r || !rn || strcmp(rn, name) || !schema || strcmp(schema, "neira.scenario-result/1")) {
+		snprintf(msg, sizeof(msg), "--reuse %s=%s: %s: %s", col->name, col->reuse, path,
+			 !r ? je.text : "not a neira.scenario-result/1 for this scenario");
+		json_decref(r);
+		return hx_result_error(name, e->path, msg);
+	}
+	json_object_set_new(r, "reused_from", json_string(path));
+	return r;
+}
+
 static void usage_prove(FILE *f)
 {
 	fprintf(f, "Usage: neira-harness prove --host NAME=PATH [--host NAME=PATH]... --seed NAME=PATH\n"
-		   "                           [--defects FILE] [--out DIR] [-j N]\n"
+		   "                           [--reuse NAME=DIR]... [--defects FILE] [--out DIR] [-j N]\n"
 		   "Run every scenario against each supervisor; write DIR/prove.{md,json} (default\n"
 		   "reports/out/prove): scenario x supervisor, clause x supervisor, and per seed defect\n"
 		   "the scenarios that catch it (fail on the seed design, pass on every --host).\n"
-		   "Exit 0 only if the --host supervisors pass every applicable scenario, every\n"
+		   "--reuse NAME=DIR takes supervisor NAME's results from DIR/SCENARIO.json (written by\n"
+		   "`neira-harness run --results DIR` against the same host, e.g. by meson test) instead\n"
+		   "of running it again; a missing or stale one (older than the host or the scenario) is\n"
+		   "an error. Exit 0 only if the --host supervisors pass every applicable scenario, every\n"
 		   "catalogued defect is caught and the seed design fails; 1 otherwise; 2 usage.\n");
 }
 
@@ -123,6 +163,8 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 	sup_col cols[MAX_SUP];
 	size_t nc = 0;
 	const char *defects_file = NULL, *outdir = "reports/out/prove";
+	char *reuse[MAX_SUP + 1];
+	size_t nreuse = 0;
 	int par = 2;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -135,6 +177,8 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 			}
 			*eq = '\0';
 			cols[nc++] = (sup_col){ .name = argv[i], .path = eq + 1, .seed = seed, .verdicts = json_object() };
+		} else if (!strcmp(a, "--reuse") && i + 1 < argc) {
+			reuse[nreuse < MAX_SUP ? nreuse++ : nreuse] = argv[++i];
 		} else if (!strcmp(a, "--defects") && i + 1 < argc) {
 			defects_file = argv[++i];
 		} else if (!strcmp(a, "--out") && i + 1 < argc) {
@@ -153,6 +197,25 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 			usage_prove(strcmp(a, "-h") && strcmp(a, "--help") ? stderr : stdout);
 			return strcmp(a, "-h") && strcmp(a, "--help") ? 2 : 0;
 		}
+	}
+	for (size_t r = 0; r < nreuse; r++) {
+		char *eq = strchr(reuse[r], '=');
+		size_t c = 0;
+		if (eq && eq != reuse[r] && eq[1]) {
+			*eq = '\0';
+			while (c < nc && strcmp(cols[c].name, reuse[r]))
+				c++;
+		}
+		if (!eq || eq == reuse[r] || !eq[1] || c == nc || cols[c].reuse) {
+			fprintf(stderr, "neira-harness: prove: --reuse wants NAME=DIR, NAME a --host or --seed given once%s%s\n",
+				eq ? ", not " : "", eq ? reuse[r] : "");
+			return 2;
+		}
+		cols[c].reuse = eq + 1;
+	}
+	if (nreuse > MAX_SUP) {
+		fprintf(stderr, "neira-harness: prove: at most %d --reuse\n", MAX_SUP);
+		return 2;
 	}
 	size_t nseed = 0;
 	for (size_t c = 0; c < nc; c++)
@@ -196,8 +259,16 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 		p.host = cols[c].path;
 		prove_run pr = { &cols[c], items, outdir };
 		fprintf(stderr, "%-12s ", cols[c].name);
-		hx_iso_batch(b, n, &p, &(hx_batch_opts){ .par = par, .done = on_result, .ud = &pr });
-		fprintf(stderr, "  %d pass, %d fail, %d n/a\n", cols[c].pass, cols[c].fail, cols[c].na);
+		if (cols[c].reuse)
+			for (size_t i = 0; i < n; i++) {
+				json_t *res = reused_result(&cols[c], &items[i]);
+				on_result(&pr, i, res, NULL);
+				json_decref(res);
+			}
+		else
+			hx_iso_batch(b, n, &p, &(hx_batch_opts){ .par = par, .done = on_result, .ud = &pr });
+		fprintf(stderr, "  %d pass, %d fail, %d n/a%s%s\n", cols[c].pass, cols[c].fail, cols[c].na,
+			cols[c].reuse ? " — results reused from " : "", cols[c].reuse ? cols[c].reuse : "");
 	}
 	free(b);
 
@@ -240,9 +311,9 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 	bool conforming_ok = true, seed_fails = false;
 	for (size_t c = 0; c < nc; c++) {
 		json_array_append_new(json_object_get(pj, "supervisors"),
-				      json_pack("{s:s, s:s, s:s, s:i, s:i, s:i}", "name", cols[c].name, "path", cols[c].path,
+				      json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:s?}", "name", cols[c].name, "path", cols[c].path,
 						"role", cols[c].seed ? "seed" : "conforming", "pass", cols[c].pass, "fail",
-						cols[c].fail, "not_applicable", cols[c].na));
+						cols[c].fail, "not_applicable", cols[c].na, "reused_from", cols[c].reuse));
 		if (cols[c].seed)
 			seed_fails = seed_fails || cols[c].fail > 0;
 		else

@@ -23,14 +23,17 @@ t1=$(date +%s%N)
 
 # The proof matrix (issue 11): every scenario against the C supervisor, the
 # Node spec design and the Node seed design; each seed defect must be caught.
+# meson test above has just run every scenario against the C and Node spec
+# hosts (suites scenario, scenario-node): their columns reuse those results
+# (a missing or stale one is an error, never a pass); the seed's runs here.
 prove_status=0
 prove_meta=()
 tp=$(date +%s%N)
 if [ -f adapters/node/dist/main.js ]; then
   echo "== proof matrix: neira-harness prove (C, Node spec, Node seed) =="
   build/harness/neira-harness --scenarios scenarios prove \
-    --host c=build/supervisor/neira-host \
-    --host node-spec=adapters/node/bin/neira-node-host-spec \
+    --host c=build/supervisor/neira-host --reuse c=build/results \
+    --host node-spec=adapters/node/bin/neira-node-host-spec --reuse node-spec=build/results/node-spec \
     --seed node-seed=adapters/node/bin/neira-node-host-seed \
     --out "$out/prove" -j 2
   prove_status=$?

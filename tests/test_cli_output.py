@@ -147,7 +147,8 @@ class Output(unittest.TestCase):
             out = os.path.join(d, "results")
             p = run("--scenarios", d, "--host", host, "run", "--results", out, "K1-hang")
             self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-            self.assertRegex(p.stdout, r"hello: no reply before the scenario timeout \[host pid \d+ threads "
+            self.assertRegex(p.stdout, r"hello: no reply before the scenario timeout \(timeout_ms 1000 after the "
+                             r"host's spawn\) \[host pid \d+ threads "
                              r"\(tid comm state wchan\): \d+ sleep S \S+\]")
             with open(os.path.join(out, "K1-hang.json")) as f:
                 self.assertRegex(json.load(f)["host_threads_at_timeout"], r"^\d+ sleep S \S+$")
@@ -248,6 +249,72 @@ class Output(unittest.TestCase):
                       p.stdout)
         self.assertTrue(m, p.stdout)
         self.assertAlmostEqual(float(m.group(2)), 2 / float(m.group(1)), delta=0.1 * 2 / float(m.group(1)) + 0.01)
+
+
+class ProveReuse(unittest.TestCase):
+    """prove --reuse NAME=DIR (issue 13): a column read from results a run
+    against the same host already wrote — and a missing or stale result is
+    an error in the matrix, never a pass."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = tempfile.mkdtemp(prefix="hx-prove-")
+        cls.scen = os.path.join(cls.d, "scenarios")
+        os.mkdir(cls.scen)
+        shutil.copy(os.path.join(SCEN, "K1-mock-answers.yaml"), cls.scen)
+        cls.defects = os.path.join(cls.d, "defects.yaml")
+        with open(cls.defects, "w") as f:
+            f.write("- {id: SD-test, clause: K1, caught_by: [K1-mock-answers]}\n")
+        cls.res = os.path.join(cls.d, "results")
+        cls.host = os.environ["NEIRA_HOST"]
+        p = run("--scenarios", cls.scen, "run", "--results", cls.res, "K1-mock-answers")
+        assert p.returncode == 0, p.stdout + p.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.d)
+
+    def prove(self, reuse, out):
+        return run("--scenarios", self.scen, "prove", "--host", "c=" + self.host, "--reuse", reuse,
+                   "--seed", "broken=/bin/false", "--defects", self.defects, "--out", out)
+
+    def test_reused_results_stand_in_for_a_run(self):
+        out = os.path.join(self.d, "ok")
+        p = self.prove("c=" + self.res, out)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("1 pass, 0 fail, 0 n/a — results reused from " + self.res, p.stderr)
+        with open(os.path.join(out, "c", "K1-mock-answers.json")) as f:
+            self.assertEqual(json.load(f)["reused_from"], os.path.join(self.res, "K1-mock-answers.json"))
+        with open(os.path.join(out, "prove.json")) as f:
+            self.assertEqual(json.load(f)["supervisors"][0]["reused_from"], self.res)
+
+    def test_a_missing_result_is_an_error_not_a_pass(self):
+        empty = os.path.join(self.d, "empty")
+        os.makedirs(empty, exist_ok=True)
+        out = os.path.join(self.d, "missing")
+        p = self.prove("c=" + empty, out)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        with open(os.path.join(out, "c", "K1-mock-answers.json")) as f:
+            r = json.load(f)
+        self.assertEqual(r["verdict"], "error")
+        self.assertIn("--reuse c=%s: no result %s/K1-mock-answers.json: No such file" % (empty, empty), r["error"])
+
+    def test_a_result_older_than_the_scenario_is_stale(self):
+        stale = os.path.join(self.d, "stale")
+        os.makedirs(stale, exist_ok=True)
+        old = os.path.join(stale, "K1-mock-answers.json")
+        shutil.copy(os.path.join(self.res, "K1-mock-answers.json"), old)
+        os.utime(old, (1, 1))
+        out = os.path.join(self.d, "stale-out")
+        p = self.prove("c=" + stale, out)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        with open(os.path.join(out, "c", "K1-mock-answers.json")) as f:
+            self.assertRegex(json.load(f)["error"], r"is older than the host .* or the scenario .*: stale$")
+
+    def test_reuse_must_name_a_given_supervisor(self):
+        p = self.prove("nobody=" + self.res, os.path.join(self.d, "x"))
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn("--reuse wants NAME=DIR, NAME a --host or --seed given once", p.stderr)
 
 
 if __name__ == "__main__":
