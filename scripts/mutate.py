@@ -2,6 +2,7 @@
 """The mutation lane (issue 16): proof by reverting each fix.
 
   mutate.py [--subset] [--out FILE] [--dir DIR] [-j N] [--rest] [ID...]
+  mutate.py --check-patches     every catalogued patch applies to this tree?
 
 For each mutant of mutants/catalogue.yaml (or the IDs named, or the catalogue's
 `subset:` with --subset), in one copy of the tree (DIR/src, `git archive` of
@@ -109,7 +110,9 @@ def sync_tree(rev, src):
 
 
 def patch(src, mid, reverse=False, check=False):
-    cmd = ["patch", "-p1", "--batch", "--silent", "-d", src]
+    # --fuzz=0: a patch whose context has moved is an error naming the
+    # mutant, never applied somewhere nearby
+    cmd = ["patch", "-p1", "--batch", "--silent", "--fuzz=0", "-d", src]
     if reverse:
         cmd.append("-R")
     if check:
@@ -215,8 +218,20 @@ def main():
     ap.add_argument("--out", default=None, help="the JSON result (default DIR/mutation.json)")
     ap.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("MUT_JOBS", "2")))
     ap.add_argument("--timeout-multiplier", type=float, default=float(os.environ.get("MUT_TIMEOUT_MULTIPLIER", "1")))
+    ap.add_argument("--check-patches", action="store_true",
+                    help="only check that every catalogued patch applies to this source tree (exit 0/1)")
     a = ap.parse_args()
     muts, subset = load_catalogue()
+    if a.check_patches:  # cheap, in every suite run: a patch that rotted is seen at once
+        bad = []
+        for m in muts:
+            ok, msg = patch(ROOT, m["id"], check=True)
+            if not ok:
+                bad.append("mutants/%s.patch does not apply to %s: %s" % (m["id"], m["file"], msg))
+        for b in bad:
+            log("mutate: " + b)
+        log("mutate: %d of %d catalogued patches apply" % (len(muts) - len(bad), len(muts)))
+        return 1 if bad else 0
     byid = {m["id"]: m for m in muts}
     names = subset if a.subset else a.ids
     unknown = [i for i in names if i not in byid]
