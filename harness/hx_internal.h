@@ -107,7 +107,23 @@ int hx_probe_connect(const char *path);
 int hx_make_agents_dir(const char *dir, const char *ref_agent, char *agents, size_t len);
 void hx_remove_agents_dir(const char *agents);
 void hx_subst_all(json_t *v, const char *key, const char *value);
-void hx_add_inv(json_t *invs, FILE *log, const char *name, bool ok, const char *msg);
+/* The invariants every run checks (harness/README.md "Invariants",
+ * docs/adapter-contract.md §7): one list, from which the checks take their
+ * names and the seed-defect catalogue's `fails:` is validated. */
+#define HX_INVARIANTS(X)                                                                          \
+	X(agent_stopped_and_reaped) X(no_orphan) X(agent_dies_with_host) X(live_socket_untouched) \
+	X(host_exit_clean) X(no_stray_socket_file) X(no_fd_leak_in_host) X(no_fd_leak_in_harness) \
+	X(protocol_lines) X(events_in_vocabulary) X(replies_in_contract) X(event_time_monotonic)
+typedef enum {
+#define HX_INV_ENUM(n) HX_INV_##n,
+	HX_INVARIANTS(HX_INV_ENUM)
+#undef HX_INV_ENUM
+	HX_INV_COUNT
+} hx_inv;
+extern const char *const hx_inv_names[HX_INV_COUNT];
+/* Is `name` one of HX_INVARIANTS? */
+bool hx_inv_known(const char *name);
+void hx_add_inv(json_t *invs, FILE *log, hx_inv inv, bool ok, const char *msg);
 
 /* ---- hx_expect.c: expectations against what was measured ----------------- */
 
@@ -164,6 +180,10 @@ typedef struct hx_ctx {
 	int harness_fds_before, host_fds_pre, host_fds_post;
 	json_t *host_fd_pre, *host_fd_post; /* their targets, to name a leak */
 	double fd_settle_ms;  /* how long the host's fd count took to return after stop */
+	bool host_gone_at_fd_check; /* the host had exited when its fds after stop were read */
+	bool reap_checked;     /* agent_stopped_and_reaped was read at the stop reply */
+	int reap_spawned;     /* spawn events then */
+	char reap_msg[512];   /* the agents still there then ("" = none) */
 	int live_fd;          /* setup live_socket: another instance's listener, or -1 */
 	json_t *shm_before;   /* env LD_PRELOAD: libfaketime's /dev/shm names before the run */
 	dev_t live_dev;

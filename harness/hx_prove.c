@@ -17,6 +17,7 @@
 #include "hx_internal.h"
 #include "hx_isolate.h"
 #include "hx_yaml.h"
+#include "rpt.h"
 
 #define MAX_SUP 8
 
@@ -25,6 +26,7 @@ typedef struct sup_col {
 	const char *reuse; /* --reuse NAME=DIR: this run's results, already written */
 	bool seed;
 	json_t *verdicts; /* scenario name → verdict */
+	json_t *failed;   /* scenario name → its failed checks [{check, clause?}] */
 	int pass, fail, na;
 } sup_col;
 
@@ -47,10 +49,54 @@ static void on_result(void *ud, size_t i, json_t *res, hx_iso *iso)
 	snprintf(path, sizeof(path), "%s/%s/%s.json", p->outdir, p->col->name, hx_entry_name(&p->items[i]));
 	json_dump_file(res, path, JSON_INDENT(1) | JSON_SORT_KEYS);
 	fputc(!strcmp(v, "pass") ? '.' : !strcmp(v, "not_applicable") ? '-' : 'F', stderr);
+	/* what failed, for "caught for its reason" below: an expectation by
+	 * its id and clause, an invariant by its name. A host that never
+	 * answered hello (it crashed, or is not a drive host at all) fails
+	 * every expectation and shows no defect: nothing is recorded. */
+	json_t *f = json_array();
+	size_t k;
+	json_t *x;
+	bool spoke = json_is_object(json_object_get(res, "host"));
+	json_array_foreach(spoke ? json_object_get(res, "expectations") : NULL, k, x)
+		if (strcmp(json_string_value(json_object_get(x, "verdict")) ?: "", "pass"))
+			json_array_append_new(f, json_pack("{s:O?, s:O?}", "check", json_object_get(x, "id"), "clause",
+							   json_object_get(x, "clause")));
+	json_array_foreach(spoke ? json_object_get(res, "invariants") : NULL, k, x)
+		if (strcmp(json_string_value(json_object_get(x, "verdict")) ?: "", "pass"))
+			json_array_append_new(f, json_pack("{s:O?}", "check", json_object_get(x, "name")));
+	json_object_set_new(p->col->failed, hx_entry_name(&p->items[i]), f);
+}
+
+/* The failed checks of `failed` (one scenario on one seed design) that are
+ * the defect showing: an expectation whose clause, or an invariant whose
+ * name, is in the defect's `fails` — "C1 (C1)", "no_orphan". */
+static json_t *reasons(const json_t *failed, const json_t *fails)
+{
+	json_t *via = json_array();
+	size_t k, j;
+	json_t *x, *f;
+	json_array_foreach(failed, k, x) {
+		const char *check = json_string_value(json_object_get(x, "check")) ?: "?";
+		const char *clause = json_string_value(json_object_get(x, "clause"));
+		json_array_foreach(fails, j, f) {
+			const char *want = json_string_value(f);
+			if (clause ? !strcmp(clause, want) : !strcmp(check, want)) {
+				char r[160];
+				snprintf(r, sizeof(r), clause ? "%s (%s)" : "%s", check, clause);
+				json_array_append_new(via, json_string(r));
+				break;
+			}
+		}
+	}
+	return via;
 }
 
 /* The defect catalogue: a YAML list of {id, seed, where, clause, caught_by,
- * note}; every scenario it names must exist. */
+ * fails, note}; every scenario it names must exist. `fails` lists how the
+ * defect shows in a scenario's result — clause IDs (a failed expectation of
+ * that clause) and invariant names (that invariant failed); default: the
+ * defect's clause. A scenario that fails on the seed for another reason does
+ * not catch the defect (a seed that crashes at once catches nothing). */
 static json_t *load_defects(const char *file, const hx_entry *items, size_t n, char *err, size_t errlen)
 {
 	struct fy_parse_cfg cfg = { .flags = FYPCF_DEFAULT_DOC };
@@ -67,7 +113,7 @@ static json_t *load_defects(const char *file, const hx_entry *items, size_t n, c
 		hx_yerr(&c, root, "(root)", "must be a list of defects");
 	else
 		d = hx_yjson(&c, root, "(root)", &rc);
-	static const char *const keys[] = { "id", "seed", "where", "clause", "caught_by", "note", "wanted", NULL };
+	static const char *const keys[] = { "id", "seed", "where", "clause", "caught_by", "fails", "note", "wanted", NULL };
 	void *it = NULL;
 	struct fy_node *e;
 	int k = 0;
@@ -82,6 +128,29 @@ static json_t *load_defects(const char *file, const hx_entry *items, size_t n, c
 			json_decref(d);
 			d = NULL;
 			break;
+		}
+		json_t *fails = json_object_get(x, "fails");
+		if (!fails) {
+			json_object_set_new(x, "fails", json_pack("[O]", json_object_get(x, "clause")));
+		} else {
+			size_t j;
+			json_t *f;
+			bool bad = !json_is_array(fails) || !json_array_size(fails);
+			json_array_foreach(bad ? NULL : fails, j, f)
+				if (!bad && (!json_is_string(f) || (!rpt_clause_known(json_string_value(f)) &&
+								     !hx_inv_known(json_string_value(f))))) {
+					hx_yerr(&c, e, field,
+						"fails names '%s', which is neither a SPEC clause nor an invariant (%s, …)",
+						json_is_string(f) ? json_string_value(f) : "?", hx_inv_names[0]);
+					bad = true;
+				}
+			if (bad) {
+				if (!err[0])
+					hx_yerr(&c, e, field, "fails must be a non-empty list of clause IDs and invariant names");
+				json_decref(d);
+				d = NULL;
+				break;
+			}
 		}
 		size_t j;
 		json_t *s;
@@ -176,7 +245,8 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 				return 2;
 			}
 			*eq = '\0';
-			cols[nc++] = (sup_col){ .name = argv[i], .path = eq + 1, .seed = seed, .verdicts = json_object() };
+			cols[nc++] = (sup_col){ .name = argv[i], .path = eq + 1, .seed = seed, .verdicts = json_object(),
+						.failed = json_object() };
 		} else if (!strcmp(a, "--reuse") && i + 1 < argc) {
 			reuse[nreuse < MAX_SUP ? nreuse++ : nreuse] = argv[++i];
 		} else if (!strcmp(a, "--defects") && i + 1 < argc) {
@@ -278,26 +348,36 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 	size_t di, caught_total = 0;
 	json_t *d;
 	json_array_foreach(defects, di, d) {
-		json_t *by = json_array();
+		json_t *by = json_array(), *via = json_object();
 		size_t j;
 		json_t *s;
 		json_array_foreach(json_object_get(d, "caught_by"), j, s) {
 			bool on_seed = false, on_all = true;
+			json_t *why = json_array();
 			for (size_t c = 0; c < nc; c++) {
 				const char *v = json_string_value(json_object_get(cols[c].verdicts, json_string_value(s)));
-				if (cols[c].seed)
-					on_seed = on_seed || (v && !strcmp(v, "fail"));
-				else
+				if (cols[c].seed && v && !strcmp(v, "fail")) {
+					json_t *r = reasons(json_object_get(cols[c].failed, json_string_value(s)),
+							    json_object_get(d, "fails"));
+					on_seed = on_seed || json_array_size(r) > 0;
+					json_array_extend(why, r);
+					json_decref(r);
+				} else if (!cols[c].seed) {
 					on_all = on_all && v && !strcmp(v, "pass");
+				}
 			}
-			if (on_seed && on_all)
+			if (on_seed && on_all) {
 				json_array_append(by, s);
+				json_object_set(via, json_string_value(s), why);
+			}
+			json_decref(why);
 		}
 		caught_total += json_array_size(by) > 0;
-		json_array_append_new(djson, json_pack("{s:O, s:O, s:O?, s:O?, s:O, s:o, s:b}", "id", json_object_get(d, "id"),
+		json_array_append_new(djson, json_pack("{s:O, s:O, s:O?, s:O?, s:O, s:o, s:O, s:o, s:b}", "id", json_object_get(d, "id"),
 						       "clause", json_object_get(d, "clause"), "seed", json_object_get(d, "seed"),
 						       "where", json_object_get(d, "where"), "listed", json_object_get(d, "caught_by"),
-						       "caught_by", by, "caught", json_array_size(by) > 0));
+						       "caught_by", by, "fails", json_object_get(d, "fails"), "via", via,
+						       "caught", json_array_size(by) > 0));
 	}
 
 	/* the Markdown and JSON */
@@ -323,7 +403,9 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 		fprintf(md, "# Proof matrix: the fixed design passes, the seed's design fails\n\n");
 		fprintf(md, "Every scenario against every supervisor (pass / **FAIL** / n/a = the host lacks a "
 			    "capability the scenario requires). A seed defect is *caught* by a scenario that "
-			    "fails on the seed design and passes on every conforming supervisor.\n\n");
+			    "fails on the seed design *for that defect* — a failed expectation of a clause, or a "
+			    "failed invariant, the catalogue's `fails` names (shown in brackets) — and passes on "
+			    "every conforming supervisor.\n\n");
 		fprintf(md, "| supervisor | role | pass | fail | n/a |\n|---|---|---|---|---|\n");
 		for (size_t c = 0; c < nc; c++)
 			fprintf(md, "| %s | %s | %d | %d | %d |\n", cols[c].name, cols[c].seed ? "seed design" : "conforming",
@@ -337,8 +419,14 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 			json_t *s;
 			if (!json_array_size(json_object_get(d, "caught_by")))
 				fprintf(md, "**NOT CAUGHT**");
-			json_array_foreach(json_object_get(d, "caught_by"), j, s)
-				fprintf(md, "%s%s", j ? ", " : "", json_string_value(s));
+			json_array_foreach(json_object_get(d, "caught_by"), j, s) {
+				fprintf(md, "%s%s [", j ? ", " : "", json_string_value(s));
+				size_t k;
+				json_t *r;
+				json_array_foreach(json_object_get(json_object_get(d, "via"), json_string_value(s)), k, r)
+					fprintf(md, "%s%s", k ? ", " : "", json_string_value(r));
+				fprintf(md, "]");
+			}
 			char seedtext[240];
 			snprintf(seedtext, sizeof(seedtext), "%s", json_string_value(json_object_get(d, "seed")) ?: "");
 			for (char *q = seedtext; *q; q++)
@@ -389,13 +477,24 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 	       outdir);
 	json_array_foreach(djson, di, d)
 		if (!json_is_true(json_object_get(d, "caught")))
-			printf("prove: defect %s (%s) is not caught by any scenario that passes on every conforming "
-			       "supervisor and fails on the seed design\n",
-			       json_string_value(json_object_get(d, "id")), json_string_value(json_object_get(d, "clause")));
+		{
+			char f[256] = "";
+			size_t k;
+			json_t *x;
+			json_array_foreach(json_object_get(d, "fails"), k, x) {
+				size_t l = strlen(f);
+				snprintf(f + l, sizeof(f) - l, "%s%s", k ? ", " : "", json_string_value(x));
+			}
+			printf("prove: defect %s (%s) is not caught: no scenario it lists passes on every conforming "
+			       "supervisor and fails on the seed design through %s\n",
+			       json_string_value(json_object_get(d, "id")), json_string_value(json_object_get(d, "clause")), f);
+		}
 	json_decref(pj);
 	json_decref(defects);
-	for (size_t c = 0; c < nc; c++)
+	for (size_t c = 0; c < nc; c++) {
 		json_decref(cols[c].verdicts);
+		json_decref(cols[c].failed);
+	}
 	hx_entries_free(items, n);
 	return hx_run_interrupted() ? 130 : ok ? 0 : 1;
 }

@@ -38,8 +38,10 @@
  *        fault point on or off mid-run (faults/flt.h; only in a build with
  *        fault injection, else an error reply). At start, env NEIRA_FAULTS
  *        (a JSON array of the same entries) is applied before anything runs.
- *   {"cmd":"stop"} → L7 stop → {"reply":"stop","exit_code","signal","elapsed_ms"}
- *        and the process exits 0.
+ *   {"cmd":"stop"} → L7 stop → {"reply":"stop","exit_code","signal","elapsed_ms"};
+ *        the process stays until stdin's EOF (the harness measures its fds
+ *        and children meanwhile), answering any further command with an
+ *        error, then exits 0.
  *   EOF on stdin = stop and exit 0. A malformed line →
  *   {"reply":"error","error":"…"} and the loop goes on.
  *   Between commands the supervisor's loop keeps running (child output and
@@ -387,12 +389,18 @@ static void on_stdin(void *ud)
 static void drive_line(void *ud, const char *line, size_t len, bool truncated)
 {
 	host *h = ud;
-	if (h->stop_requested)
-		return;
 	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
 	if (len == 0)
 		return;
+	if (h->stop_requested) { /* only EOF ends a stopped session */
+		json_t *cmd = json_loadb(line, len, 0, NULL);
+		drive_reply(json_is_object(cmd) ? cmd : NULL,
+			    json_pack("{s:s, s:s}", "reply", "error", "error",
+				      "the supervisor is stopped: close stdin to end the session"));
+		json_decref(cmd);
+		return;
+	}
 	json_error_t je;
 	json_t *cmd = truncated ? NULL : json_loadb(line, len, 0, &je);
 	const char *c = cmd ? json_string_value(json_object_get(cmd, "cmd")) : NULL;
@@ -507,6 +515,16 @@ static int run_drive(host *h)
 		sup_linebuf_feed(&h->lb, buf, (size_t)n, drive_line, h);
 	}
 	sup_set_call_hook(h->s, -1, NULL, NULL);
+	/* Stopped by a command: stay until stdin's EOF (adapter contract), so
+	 * that what the host holds after stop can be measured from outside. */
+	while (!h->eof) {
+		ssize_t n = read(0, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		sup_linebuf_feed(&h->lb, buf, (size_t)n, drive_line, h);
+	}
 	sup_linebuf_destroy(&h->lb);
 	json_decref(h->deferred);
 	return 0;

@@ -447,7 +447,8 @@ static void test_C4_issue15_numbers_range_checked(void **state)
 }
 
 /* neira-host drive: out-of-range numbers get an error reply at once
- * (before: {"cmd":"wait","ms":-1} never returned). */
+ * (before: {"cmd":"wait","ms":-1} never returned); after the stop reply the
+ * host stays until stdin's EOF (a command then is an error), then exits 0. */
 static void test_O1_issue15_drive_numbers(void **state)
 {
 	fx *x = *state;
@@ -471,30 +472,42 @@ static void test_O1_issue15_drive_numbers(void **state)
 				   "{\"cmd\":\"call\",\"method\":\"health\",\"deadline_ms\":-1}\n"
 				   "{\"cmd\":\"stop\"}\n";
 	assert_int_equal(write(in[1], cmds, sizeof(cmds) - 1), (ssize_t)sizeof(cmds) - 1);
-	char buf[8192];
+	char buf[8192] = "";
 	size_t got = 0;
 	int64_t end = now_ms() + (int64_t)(10000 * nt_slack());
-	for (;;) { /* until EOF (the host exits after stop), with a deadline */
+	/* until `want` is in what the host wrote (NULL: until its EOF) */
+	for (const char *want = "\"reply\":\"stop\""; want ? !strstr(buf, want) : true;) {
 		struct pollfd p = { .fd = out[0], .events = POLLIN };
 		int left = (int)(end - now_ms());
 		assert_true(left > 0);
 		assert_int_equal(poll(&p, 1, left), 1);
 		ssize_t n = read(out[0], buf + got, sizeof(buf) - 1 - got);
 		assert_true(n >= 0);
-		if (n == 0)
+		buf[got += (size_t)n] = '\0';
+		if (n == 0) {
+			assert_null(want); /* EOF only once stdin is closed */
 			break;
-		got += (size_t)n;
+		}
+		if (want && strstr(buf, want) && !strcmp(want, "\"reply\":\"stop\"")) {
+			/* the adapter contract: after the stop reply the host stays
+			 * until stdin's EOF, and answers a command with an error */
+			int st;
+			assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
+			static const char late[] = "{\"cmd\":\"snapshot\",\"id\":77}\n";
+			assert_int_equal(write(in[1], late, sizeof(late) - 1), (ssize_t)sizeof(late) - 1);
+			want = "the supervisor is stopped: close stdin to end the session\",\"id\":77";
+		} else if (want && strstr(buf, want)) {
+			close(in[1]);
+			want = NULL;
+		}
 	}
-	buf[got] = '\0';
 	int errors = 0;
 	for (char *p = buf; (p = strstr(p, "\"reply\":\"error\"")); p++)
 		errors++;
-	assert_int_equal(errors, 4);
-	assert_non_null(strstr(buf, "\"reply\":\"stop\""));
+	assert_int_equal(errors, 5); /* four bad numbers, one command after stop */
 	int st;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	close(in[1]);
 	close(out[0]);
 	(void)x;
 }

@@ -30,6 +30,24 @@ NOISE = re.compile(r"\d\.\d{6,}")  # 92.355000000000004
 PROGRESS = re.compile(r"^\[\s*(\d+)/(\d+)\] (PASS|FAIL|ERROR|N/A)\s+(\S+)\s+([\d.]+ m?s|\dm\d\ds)")
 
 
+# A drive host that exits at its stop reply (what the contract allowed
+# before hosts had to stay until stdin's EOF).
+EXIT_AT_STOP_HOST = """#!/usr/bin/python3
+import json, os, sys
+for line in sys.stdin:
+    c = json.loads(line)
+    r = {"hello": {"reply": "hello", "protocol": 1, "supervisor": {"name": "x", "version": "0"}, "capabilities": []},
+         "snapshot": {"reply": "snapshot", "mode": "mock", "fds": len(os.listdir("/proc/self/fd"))},
+         "init": {"reply": "init", "mode": "mock", "reason": "missing_executable", "init_ms": 0.1},
+         "stop": {"reply": "stop", "exit_code": None, "signal": None, "elapsed_ms": 0.0}}[c["cmd"]]
+    r["id"] = c["id"]
+    sys.stdout.write(json.dumps(r) + "\\n")
+    sys.stdout.flush()
+    if c["cmd"] == "stop":
+        os._exit(0)
+"""
+
+
 def run(*args, env=None, timeout=120):
     e = dict(os.environ)
     e.pop("NO_COLOR", None)
@@ -132,6 +150,28 @@ class Output(unittest.TestCase):
         a2 = [e for e in exps if e["description"].startswith("a2: ")][0]
         self.assertEqual(a2["expected"].get("label"), "a2")
         self.assertFalse([d for d in descs if "expected event #" in d])
+
+    def test_a_host_that_exits_at_its_stop_reply_cannot_pass_no_fd_leak(self):
+        # the contract has the host stay until stdin's EOF after stop: one
+        # that exits at once leaves no fds to count, which must not pass
+        d = tempfile.mkdtemp(prefix="hx-exit-")
+        try:
+            host = os.path.join(d, "host.py")
+            with open(host, "w") as f:
+                f.write(EXIT_AT_STOP_HOST)
+            os.chmod(host, 0o755)
+            with open(os.path.join(d, "X-exit-at-stop.yaml"), "w") as f:
+                f.write("name: X-exit-at-stop\ndescription: a host that exits at its stop reply\nclauses: [L7]\n"
+                        "agent: {kind: missing}\nactions: [init, stop]\nexpect: {mode: mock}\n")
+            out = os.path.join(d, "results")
+            p = run("--scenarios", d, "--host", host, "run", "--results", out, "X-exit-at-stop")
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            with open(os.path.join(out, "X-exit-at-stop.json")) as f:
+                inv = {i["name"]: i for i in json.load(f)["invariants"]}
+            self.assertEqual(inv["no_fd_leak_in_host"]["verdict"], "fail")
+            self.assertIn("the host exited at its stop reply, before stdin's EOF", inv["no_fd_leak_in_host"]["message"])
+        finally:
+            shutil.rmtree(d)
 
     def test_a_host_that_stops_answering_is_reported_with_its_threads(self):
         # a CI page must say where a hung host was blocked, not just
@@ -279,8 +319,10 @@ class ProveReuse(unittest.TestCase):
                    "--seed", "broken=/bin/false", "--defects", self.defects, "--out", out)
 
     def test_reused_results_stand_in_for_a_run(self):
+        d = os.path.join(self.d, "seed-ok")
+        self.seed_result(d, [("E4", "K1")])
         out = os.path.join(self.d, "ok")
-        p = self.prove("c=" + self.res, out)
+        p = self.prove_seed(d, "- {id: SD-test, clause: K1, caught_by: [K1-mock-answers]}\n", out)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("1 pass, 0 fail, 0 n/a — results reused from " + self.res, p.stderr)
         with open(os.path.join(out, "c", "K1-mock-answers.json")) as f:
@@ -310,6 +352,68 @@ class ProveReuse(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         with open(os.path.join(out, "c", "K1-mock-answers.json")) as f:
             self.assertRegex(json.load(f)["error"], r"is older than the host .* or the scenario .*: stale$")
+
+    def seed_result(self, d, failed):
+        """A seed result for K1-mock-answers in d whose failed checks are
+        `failed` ([(id or invariant name, clause or None)])."""
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(self.res, "K1-mock-answers.json")) as f:
+            r = json.load(f)
+        r["verdict"] = "fail"
+        r["expectations"] = [{"id": c, "clause": k, "verdict": "fail"} for c, k in failed if k]
+        r["invariants"] = [{"name": c, "verdict": "fail", "message": "x"} for c, k in failed if not k]
+        with open(os.path.join(d, "K1-mock-answers.json"), "w") as f:
+            json.dump(r, f)
+
+    def prove_seed(self, seed_dir, defects, out):
+        with open(self.defects + ".x", "w") as f:
+            f.write(defects)
+        return run("--scenarios", self.scen, "prove", "--host", "c=" + self.host, "--reuse", "c=" + self.res,
+                   "--seed", "seed=/bin/false", "--reuse", "seed=" + seed_dir, "--defects", self.defects + ".x",
+                   "--out", out)
+
+    def test_a_defect_is_caught_only_through_what_it_fails(self):
+        # the seed fails K1-mock-answers, but on a K2 expectation: the K1
+        # defect is not caught; on a K1 one it is, and the report says how
+        d = os.path.join(self.d, "seed-k2")
+        self.seed_result(d, [("E3", "K2")])
+        out = os.path.join(self.d, "k2")
+        p = self.prove_seed(d, "- {id: SD-test, clause: K1, caught_by: [K1-mock-answers]}\n", out)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("prove: defect SD-test (K1) is not caught: no scenario it lists passes on every conforming "
+                      "supervisor and fails on the seed design through K1", p.stdout)
+        d = os.path.join(self.d, "seed-k1")
+        self.seed_result(d, [("E3", "K2"), ("E4", "K1"), ("no_orphan", None)])
+        out = os.path.join(self.d, "k1")
+        p = self.prove_seed(d, "- {id: SD-test, clause: K1, caught_by: [K1-mock-answers]}\n", out)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(os.path.join(out, "prove.json")) as f:
+            dj = json.load(f)["defects"][0]
+        self.assertEqual(dj["via"], {"K1-mock-answers": ["E4 (K1)"]})
+        # an invariant named in `fails`
+        p = self.prove_seed(d, "- {id: SD-test, clause: L7, fails: [no_orphan], caught_by: [K1-mock-answers]}\n",
+                            os.path.join(self.d, "inv"))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(os.path.join(self.d, "inv", "prove.md")) as f:
+            self.assertIn("K1-mock-answers [no_orphan]", f.read())
+
+    def test_a_seed_that_never_answers_hello_catches_nothing(self):
+        # /bin/false as the seed design fails every expectation of every
+        # scenario — and shows no defect at all
+        out = os.path.join(self.d, "false")
+        p = self.prove("c=" + self.res, out)
+        with open(os.path.join(out, "broken", "K1-mock-answers.json")) as f:
+            self.assertEqual(json.load(f)["verdict"], "fail")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("0 of 1 seed defects caught", p.stdout)
+
+    def test_fails_names_are_checked_when_the_catalogue_loads(self):
+        d = os.path.join(self.d, "seed-any")
+        self.seed_result(d, [("E4", "K1")])
+        p = self.prove_seed(d, "- {id: SD-test, clause: K1, fails: [no_orphn], caught_by: [K1-mock-answers]}\n",
+                            os.path.join(self.d, "typo"))
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn("fails names 'no_orphn', which is neither a SPEC clause nor an invariant", p.stderr)
 
     def test_reuse_must_name_a_given_supervisor(self):
         p = self.prove("nobody=" + self.res, os.path.join(self.d, "x"))

@@ -31,6 +31,7 @@ export class Drive {
   private readonly waiters = new Map<string, () => void>();
   private stopped = false;
   private stopping = false;
+  private eofSeen = false;
   private nextAsync = 0;
 
   constructor(
@@ -55,7 +56,19 @@ export class Drive {
   /** One stdin line. */
   line(text: string): void {
     const t = text.trim();
-    if (t.length === 0 || this.stopped) return;
+    if (t.length === 0) return;
+    if (this.stopped) {
+      // only EOF ends a stopped session (adapter contract §3)
+      let c: Cmd | null = null;
+      try {
+        const v: unknown = JSON.parse(t);
+        if (v && typeof v === 'object' && !Array.isArray(v)) c = v as Cmd;
+      } catch {
+        c = null;
+      }
+      this.reply(c, { reply: 'error', error: 'the supervisor is stopped: close stdin to end the session' });
+      return;
+    }
     let cmd: unknown;
     try {
       cmd = JSON.parse(t);
@@ -71,9 +84,14 @@ export class Drive {
     this.submit(cmd as Cmd);
   }
 
-  /** EOF on stdin = stop (after whatever is still queued). */
+  /** EOF on stdin = stop (after whatever is still queued); after a stop
+   * command, the end of the session (the host stays until then, so that the
+   * harness can measure what it holds after stop). */
   eof(): void {
-    if (!this.stopped && !this.stopping) this.submit({ cmd: 'stop', __eof: true });
+    if (this.eofSeen) return;
+    this.eofSeen = true;
+    if (this.stopped) this.onStopped();
+    else if (!this.stopping) this.submit({ cmd: 'stop', __eof: true });
   }
 
   private nestable(c: string): boolean {
@@ -178,7 +196,7 @@ export class Drive {
         const r = await this.sup.stop();
         this.stopped = true;
         this.reply(cmd.__eof ? null : cmd, { reply: 'stop', ...r });
-        this.onStopped();
+        if (this.eofSeen) this.onStopped();
         return;
       }
       case 'fault':
