@@ -2,7 +2,8 @@
  * Layering, bottom up — no file calls a file above it:
  *   hx_yaml (YAML helpers) ← hx_scenario, hx_actions (loading)
  *   hx_drive (the drive-protocol client), hx_world (processes, fds, files),
- *   hx_expect (expectation matching) ← hx_actions (running) ← hx_run
+ *   hx_expect (expectation matching) ← hx_actions (running),
+ *   hx_invariants (the world after the run) ← hx_run
  *   (orchestration) ← hx_isolate (one scenario in a child with a deadline)
  *   ← hx_main, hx_sweep (commands). */
 #pragma once
@@ -124,6 +125,8 @@ extern const char *const hx_inv_names[HX_INV_COUNT];
 /* Is `name` one of HX_INVARIANTS? */
 bool hx_inv_known(const char *name);
 void hx_add_inv(json_t *invs, FILE *log, hx_inv inv, bool ok, const char *msg);
+/* "TERM" for SIGTERM ("?" if unknown). */
+const char *hx_sig_name(int s);
 
 /* ---- hx_expect.c: expectations against what was measured ----------------- */
 
@@ -203,6 +206,8 @@ pid_t hx_last_agent_pid(const hx_ctx *x);
 /* Send a command and wait for its reply; on failure record why in
  * x->failure (naming `what`) and return NULL. */
 json_t *hx_ctx_command(hx_ctx *x, json_t *cmd, const char *what);
+/* hx_invariants.c: every run's invariants, once the host has exited. */
+void hx_check_world(hx_ctx *x);
 
 /* ---- hx_actions.c: the scenario actions, one table ------------------------ */
 

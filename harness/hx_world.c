@@ -72,6 +72,12 @@ int hx_count_fds(pid_t pid)
 }
 /* ---- invariants ------------------------------------------------------ */
 
+const char *hx_sig_name(int s)
+{
+	const char *n = sigabbrev_np(s);
+	return n ? n : "?";
+}
+
 const char *const hx_inv_names[HX_INV_COUNT] = {
 #define HX_INV_NAME(n) #n,
 	HX_INVARIANTS(HX_INV_NAME)
