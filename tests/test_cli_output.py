@@ -291,6 +291,9 @@ class Output(unittest.TestCase):
         self.assertAlmostEqual(float(m.group(2)), 2 / float(m.group(1)), delta=0.1 * 2 / float(m.group(1)) + 0.01)
 
 
+K1_DEFECT = "- {id: SD-test, clause: K1, caught_by: [K1-mock-answers]}\n"
+
+
 class ProveReuse(unittest.TestCase):
     """prove --reuse NAME=DIR (issue 13): a column read from results a run
     against the same host already wrote — and a missing or stale result is
@@ -304,7 +307,7 @@ class ProveReuse(unittest.TestCase):
         shutil.copy(os.path.join(SCEN, "K1-mock-answers.yaml"), cls.scen)
         cls.defects = os.path.join(cls.d, "defects.yaml")
         with open(cls.defects, "w") as f:
-            f.write("- {id: SD-test, clause: K1, caught_by: [K1-mock-answers]}\n")
+            f.write(K1_DEFECT)
         cls.res = os.path.join(cls.d, "results")
         cls.host = os.environ["NEIRA_HOST"]
         p = run("--scenarios", cls.scen, "run", "--results", cls.res, "K1-mock-answers")
@@ -318,11 +321,16 @@ class ProveReuse(unittest.TestCase):
         return run("--scenarios", self.scen, "prove", "--host", "c=" + self.host, "--reuse", reuse,
                    "--seed", "broken=/bin/false", "--defects", self.defects, "--out", out)
 
+    def seeded(self, name, failed, defects=K1_DEFECT):
+        """prove with the seed's column a crafted result (seed_result) in
+        DIR/seed-NAME; returns the process and the --out dir."""
+        d = os.path.join(self.d, "seed-" + name)
+        self.seed_result(d, failed)
+        out = os.path.join(self.d, name)
+        return self.prove_seed(d, defects, out), out
+
     def test_reused_results_stand_in_for_a_run(self):
-        d = os.path.join(self.d, "seed-ok")
-        self.seed_result(d, [("E4", "K1")])
-        out = os.path.join(self.d, "ok")
-        p = self.prove_seed(d, "- {id: SD-test, clause: K1, caught_by: [K1-mock-answers]}\n", out)
+        p, out = self.seeded("ok", [("E4", "K1")])
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("1 pass, 0 fail, 0 n/a — results reused from " + self.res, p.stderr)
         with open(os.path.join(out, "c", "K1-mock-answers.json")) as f:
@@ -375,17 +383,12 @@ class ProveReuse(unittest.TestCase):
     def test_a_defect_is_caught_only_through_what_it_fails(self):
         # the seed fails K1-mock-answers, but on a K2 expectation: the K1
         # defect is not caught; on a K1 one it is, and the report says how
-        d = os.path.join(self.d, "seed-k2")
-        self.seed_result(d, [("E3", "K2")])
-        out = os.path.join(self.d, "k2")
-        p = self.prove_seed(d, "- {id: SD-test, clause: K1, caught_by: [K1-mock-answers]}\n", out)
+        p, out = self.seeded("k2", [("E3", "K2")])
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("prove: defect SD-test (K1) is not caught: no scenario it lists passes on every conforming "
                       "supervisor and fails on the seed design through K1", p.stdout)
+        p, out = self.seeded("k1", [("E3", "K2"), ("E4", "K1"), ("no_orphan", None)])
         d = os.path.join(self.d, "seed-k1")
-        self.seed_result(d, [("E3", "K2"), ("E4", "K1"), ("no_orphan", None)])
-        out = os.path.join(self.d, "k1")
-        p = self.prove_seed(d, "- {id: SD-test, clause: K1, caught_by: [K1-mock-answers]}\n", out)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         with open(os.path.join(out, "prove.json")) as f:
             dj = json.load(f)["defects"][0]
@@ -408,10 +411,8 @@ class ProveReuse(unittest.TestCase):
         self.assertIn("0 of 1 seed defects caught", p.stdout)
 
     def test_fails_names_are_checked_when_the_catalogue_loads(self):
-        d = os.path.join(self.d, "seed-any")
-        self.seed_result(d, [("E4", "K1")])
-        p = self.prove_seed(d, "- {id: SD-test, clause: K1, fails: [no_orphn], caught_by: [K1-mock-answers]}\n",
-                            os.path.join(self.d, "typo"))
+        p, _ = self.seeded("typo", [("E4", "K1")],
+                           "- {id: SD-test, clause: K1, fails: [no_orphn], caught_by: [K1-mock-answers]}\n")
         self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
         self.assertIn("fails names 'no_orphn', which is neither a SPEC clause nor an invariant", p.stderr)
 
