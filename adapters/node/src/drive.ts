@@ -58,7 +58,7 @@ export class Drive {
     const t = text.trim();
     if (t.length === 0) return;
     if (this.stopped) {
-      // only EOF ends a stopped session (adapter contract §3)
+      // only EOF ends a stopped session (adapter contract §2)
       let c: Cmd | null = null;
       try {
         const v: unknown = JSON.parse(t);
