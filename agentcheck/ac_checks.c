@@ -1131,7 +1131,12 @@ static bool stop_and_judge(ac_run *r, ac_agent *a, const char *sock, char *text,
 	rc = ac_agent_wait_exit(a, t0 + (int64_t)grace * 1000);
 	*stop_ms = us_ms(ac_now_us(r->clk) - t0);
 	if (rc <= 0) {
-		snprintf(text, len, "still running %d ms after SIGTERM (the grace period): SIGKILLed", grace);
+		/* where it stuck, as far as its own log says (the reference agent
+		 * logs each step of its stop) */
+		char tail[256];
+		last_stderr_line(a, tail, sizeof(tail));
+		snprintf(text, len, "still running %d ms after SIGTERM (the grace period): SIGKILLed; its last stderr line: \"%s\"",
+			 grace, tail);
 		ac_agent_destroy(a);
 		unlink(sock);
 		return false;
