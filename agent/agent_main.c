@@ -21,56 +21,31 @@
  * "shutting grpc down") it waited past L7's 2 s grace — after the server was
  * destroyed and the socket removed, so grpc 1.51 still held something we
  * have not named. The stop does not depend on it: a watchdog ends the
- * process 500 ms into it (x20 under valgrind), saying so on stderr. */
-static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cond;
-static bool wd_done;
-
+ * process 500 ms into it (x20 under valgrind), saying so on stderr. It is a
+ * timer thread, cancelled (clock_nanosleep is a cancellation point) and
+ * joined when the shutdown returns in time. */
 static void *shutdown_watchdog(void *arg)
 {
 	long ms = (long)(intptr_t)arg;
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&wd_lock);
-	int rc = 0;
-	while (!wd_done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&wd_cond, &wd_lock, &until);
-	bool done = wd_done;
-	pthread_mutex_unlock(&wd_lock);
-	if (!done) {
-		ag_log(AG_LOG_WARN, "grpc shutdown still running after %ld ms: exiting without it", ms);
-		_exit(0);
-	}
-	return NULL;
+	struct timespec left = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &left, &left) == EINTR)
+		;
+	ag_log(AG_LOG_WARN, "grpc shutdown still running after %ld ms: exiting without it", ms);
+	_exit(0);
 }
 
 /* rpc_global_shutdown(), bounded by the watchdog above. */
 static void shutdown_grpc_bounded(void)
 {
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&wd_cond, &ca);
-	pthread_condattr_destroy(&ca);
 	const char *vg = getenv("NEIRA_UNDER_VALGRIND");
 	long ms = vg && *vg ? 10000 : 500;
 	pthread_t wd;
 	bool have_wd = pthread_create(&wd, NULL, shutdown_watchdog, (void *)(intptr_t)ms) == 0;
 	rpc_global_shutdown();
 	if (have_wd) {
-		pthread_mutex_lock(&wd_lock);
-		wd_done = true;
-		pthread_cond_signal(&wd_cond);
-		pthread_mutex_unlock(&wd_lock);
+		pthread_cancel(wd);
 		pthread_join(wd, NULL);
 	}
-	pthread_cond_destroy(&wd_cond);
 }
 
 static void usage(FILE *f)

@@ -232,7 +232,7 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 	sup_col cols[MAX_SUP];
 	size_t nc = 0;
 	const char *defects_file = NULL, *outdir = "reports/out/prove";
-	char *reuse[MAX_SUP + 1];
+	char *reuse[MAX_SUP];
 	size_t nreuse = 0;
 	int par = 2;
 	for (int i = 0; i < argc; i++) {
@@ -248,7 +248,11 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 			cols[nc++] = (sup_col){ .name = argv[i], .path = eq + 1, .seed = seed, .verdicts = json_object(),
 						.failed = json_object() };
 		} else if (!strcmp(a, "--reuse") && i + 1 < argc) {
-			reuse[nreuse < MAX_SUP ? nreuse++ : nreuse] = argv[++i];
+			if (nreuse == MAX_SUP) {
+				fprintf(stderr, "neira-harness: prove: at most %d --reuse\n", MAX_SUP);
+				return 2;
+			}
+			reuse[nreuse++] = argv[++i];
 		} else if (!strcmp(a, "--defects") && i + 1 < argc) {
 			defects_file = argv[++i];
 		} else if (!strcmp(a, "--out") && i + 1 < argc) {
@@ -282,10 +286,6 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 			return 2;
 		}
 		cols[c].reuse = eq + 1;
-	}
-	if (nreuse > MAX_SUP) {
-		fprintf(stderr, "neira-harness: prove: at most %d --reuse\n", MAX_SUP);
-		return 2;
 	}
 	size_t nseed = 0;
 	for (size_t c = 0; c < nc; c++)

@@ -493,31 +493,18 @@ static int run_drive(host *h)
 	h->deferred = json_array();
 	sup_set_call_hook(h->s, 0, on_stdin, h);
 	char buf[8192];
-	while (!h->stop_requested) {
-		if (h->eof) {
-			sup_linebuf_flush(&h->lb, drive_line, h);
-			if (!h->stop_requested)
-				drive_stop(h, NULL); /* EOF = stop */
-			break;
-		}
-		/* keep the supervisor's loop running while stdin is idle */
-		/* a failing poll (fault point supervisor/loop/poll) must not end
-		 * the session: the read below then simply blocks for the next
-		 * command */
-		(void)sup_run(h->s, -1, 0);
-		ssize_t n = read(0, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			h->eof = true;
-			continue;
-		}
-		sup_linebuf_feed(&h->lb, buf, (size_t)n, drive_line, h);
-	}
-	sup_set_call_hook(h->s, -1, NULL, NULL);
-	/* Stopped by a command: stay until stdin's EOF (adapter contract), so
-	 * that what the host holds after stop can be measured from outside. */
+	/* One read loop for the whole session. After a stop command the host
+	 * stays until stdin's EOF (adapter contract §2), answering any command
+	 * with an error, so that what it holds after stop can be measured from
+	 * outside; EOF before a stop is a stop. */
 	while (!h->eof) {
+		/* keep the supervisor's loop running while stdin is idle; a
+		 * failing poll (fault point supervisor/loop/poll) must not end the
+		 * session: the read below then simply blocks for the next command */
+		if (!h->stop_requested)
+			(void)sup_run(h->s, -1, 0);
+		if (h->eof) /* seen by on_stdin while a call waited */
+			break;
 		ssize_t n = read(0, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -525,6 +512,10 @@ static int run_drive(host *h)
 			break;
 		sup_linebuf_feed(&h->lb, buf, (size_t)n, drive_line, h);
 	}
+	sup_linebuf_flush(&h->lb, drive_line, h);
+	if (!h->stop_requested)
+		drive_stop(h, NULL); /* EOF = stop */
+	sup_set_call_hook(h->s, -1, NULL, NULL);
 	sup_linebuf_destroy(&h->lb);
 	json_decref(h->deferred);
 	return 0;

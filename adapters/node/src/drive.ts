@@ -57,31 +57,28 @@ export class Drive {
   line(text: string): void {
     const t = text.trim();
     if (t.length === 0) return;
-    if (this.stopped) {
-      // only EOF ends a stopped session (adapter contract §2)
-      let c: Cmd | null = null;
-      try {
-        const v: unknown = JSON.parse(t);
-        if (v && typeof v === 'object' && !Array.isArray(v)) c = v as Cmd;
-      } catch {
-        c = null;
-      }
-      this.reply(c, { reply: 'error', error: 'the supervisor is stopped: close stdin to end the session' });
-      return;
-    }
     let cmd: unknown;
+    let parseError: string | null = null;
     try {
       cmd = JSON.parse(t);
     } catch (e) {
-      this.reply(null, { reply: 'error', error: `malformed command line: ${e instanceof Error ? e.message : String(e)}` });
+      parseError = e instanceof Error ? e.message : String(e);
+    }
+    const c = cmd && typeof cmd === 'object' && !Array.isArray(cmd) ? (cmd as Cmd) : null;
+    if (this.stopped) {
+      // only EOF ends a stopped session (adapter contract §2)
+      this.reply(c, { reply: 'error', error: 'the supervisor is stopped: close stdin to end the session' });
       return;
     }
-    if (!cmd || typeof cmd !== 'object' || Array.isArray(cmd) || typeof (cmd as Cmd).cmd !== 'string') {
-      const c = cmd && typeof cmd === 'object' && !Array.isArray(cmd) ? (cmd as Cmd) : null;
+    if (parseError !== null) {
+      this.reply(null, { reply: 'error', error: `malformed command line: ${parseError}` });
+      return;
+    }
+    if (!c || typeof c.cmd !== 'string') {
       this.reply(c, { reply: 'error', error: 'malformed command line: no "cmd" string' });
       return;
     }
-    this.submit(cmd as Cmd);
+    this.submit(c);
   }
 
   /** EOF on stdin = stop (after whatever is still queued); after a stop
