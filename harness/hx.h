@@ -47,6 +47,8 @@ typedef struct hx_paths {
  * ENOMEM. `log` receives the human-readable report (expectations, and on
  * failure the timeline slices). */
 json_t *hx_run_scenario(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log);
+/* One run of it, whatever its `repeat` (hx_run_scenario runs them all). */
+json_t *hx_run_once(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log);
 
 /* A result document for a scenario that could not even be parsed. */
 json_t *hx_result_error(const char *name, const char *file, const char *message);

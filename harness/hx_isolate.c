@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,7 +32,7 @@ void hx_iso_parent_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-int hx_iso_start(hx_iso *j, const hx_scenario *sc, const hx_paths *paths, bool verbose)
+int hx_iso_start(hx_iso *j, hx_runner *run, const hx_scenario *sc, const hx_paths *paths, bool verbose)
 {
 	*j = (hx_iso){ .pid = 0, .pidfd = -1 };
 	j->report = tmpfile();
@@ -40,13 +42,18 @@ int hx_iso_start(hx_iso *j, const hx_scenario *sc, const hx_paths *paths, bool v
 		hx_iso_release(j);
 		return e;
 	}
+	/* a host spawned by a sibling runner must not hold them */
+	fcntl(fileno(j->report), F_SETFD, FD_CLOEXEC);
+	fcntl(fileno(j->result), F_SETFD, FD_CLOEXEC);
 	fflush(stdout);
 	fflush(stderr);
-	json_int_t rep = json_integer_value(json_object_get(sc->doc, "repeat"));
+	/* hx_run_once is one run whatever the scenario's `repeat` */
+	json_int_t rep = run == hx_run_once ? 1 : json_integer_value(json_object_get(sc->doc, "repeat"));
 	j->start = hx_now_ms();
 	/* the scenario's own timeout per run, stretched under a tool, + 30 s */
 	j->deadline = j->start + (double)json_integer_value(json_object_get(sc->doc, "timeout_ms")) *
 					 (double)(rep > 0 ? rep : 1) * hx_time_scale() + 30000;
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = -errno;
@@ -55,7 +62,12 @@ int hx_iso_start(hx_iso *j, const hx_scenario *sc, const hx_paths *paths, bool v
 	}
 	if (pid == 0) {
 		hx_intr_child_setup();
-		json_t *res = hx_run_scenario(sc, paths, verbose, j->report);
+		/* a runner whose parent dies stops like one interrupted (it kills
+		 * its host and removes its dir); one whose parent is gone already
+		 * has nothing to undo */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+			_exit(130);
+		json_t *res = run(sc, paths, verbose, j->report);
 		fflush(j->report);
 		json_dumpf(res, j->result, JSON_COMPACT);
 		fflush(j->result);
@@ -116,10 +128,10 @@ void hx_iso_release(hx_iso *j)
 	j->report = j->result = NULL;
 }
 
-json_t *hx_iso_run(const hx_scenario *sc, const hx_paths *paths)
+json_t *hx_iso_run(hx_runner *run, const hx_scenario *sc, const hx_paths *paths)
 {
 	hx_iso j;
-	int rc = hx_iso_start(&j, sc, paths, false);
+	int rc = hx_iso_start(&j, run, sc, paths, false);
 	if (rc < 0) {
 		char m[128];
 		snprintf(m, sizeof(m), "cannot start the scenario runner: %s", strerror(-rc));
@@ -185,7 +197,7 @@ size_t hx_iso_batch(const hx_batch_item *items, size_t n, const hx_paths *paths,
 				json_decref(res);
 				continue;
 			}
-			int rc = hx_iso_start(&jobs[i].iso, items[i].sc, paths, o->verbose);
+			int rc = hx_iso_start(&jobs[i].iso, o->run, items[i].sc, paths, o->verbose);
 			if (rc < 0) {
 				char m[160];
 				snprintf(m, sizeof(m), "cannot start the scenario runner: %s", strerror(-rc));

@@ -16,9 +16,14 @@ typedef struct hx_iso {
 	double start, deadline; /* harness clock */
 } hx_iso;
 
-/* Fork a child that runs the scenario (hx_run_scenario) and writes its
- * result. Returns 0 or -errno. */
-int hx_iso_start(hx_iso *j, const hx_scenario *sc, const hx_paths *paths, bool verbose);
+/* What a runner child runs: hx_run_scenario (all of a scenario's runs) or
+ * hx_run_once (one run of a repeated one). Passed in, so this file calls
+ * nothing of the runs it isolates (no cycle between hx_isolate and them). */
+typedef json_t *hx_runner(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log);
+
+/* Fork a child that runs the scenario and writes its result. Returns 0 or
+ * -errno. */
+int hx_iso_start(hx_iso *j, hx_runner *run, const hx_scenario *sc, const hx_paths *paths, bool verbose);
 /* Reap the child (SIGKILL first if past its deadline) and read its result
  * (an error result if it wrote none). New reference. */
 json_t *hx_iso_finish(hx_iso *j, const char *name, const char *file);
@@ -26,7 +31,7 @@ json_t *hx_iso_finish(hx_iso *j, const char *name, const char *file);
 void hx_iso_interrupt(hx_iso *j);
 void hx_iso_release(hx_iso *j);
 /* start + wait + finish + release. */
-json_t *hx_iso_run(const hx_scenario *sc, const hx_paths *paths);
+json_t *hx_iso_run(hx_runner *run, const hx_scenario *sc, const hx_paths *paths);
 
 /* One scenario of a batch: loaded (sc), or not (load_err says why). */
 typedef struct hx_batch_item {
@@ -41,6 +46,7 @@ typedef void (*hx_batch_cb)(void *ud, size_t index, json_t *result, hx_iso *iso)
  * it is waiting for): the running items and how long each has run (ms). */
 typedef void (*hx_batch_tick_cb)(void *ud, const size_t *running, const double *elapsed_ms, size_t n);
 typedef struct hx_batch_opts {
+	hx_runner *run;       /* what each child runs */
 	int par;              /* items at a time (< 1: 1) */
 	bool verbose;
 	hx_batch_cb done;

@@ -419,7 +419,7 @@ static int run_items(hx_entry *items, size_t n, const hx_paths *paths, int par, 
 	/* a slow run shows what it waits for (NEIRA_PROGRESS_MS: tests shorten it) */
 	const char *pe = getenv("NEIRA_PROGRESS_MS");
 	double tick_ms = pe && atof(pe) > 0 ? atof(pe) : 10000;
-	size_t started = hx_iso_batch(b, n, paths, &(hx_batch_opts){ .par = par, .verbose = verbose, .done = on_result,
+	size_t started = hx_iso_batch(b, n, paths, &(hx_batch_opts){ .run = hx_run_scenario, .par = par, .verbose = verbose, .done = on_result,
 							       .tick = on_tick, .tick_ms = tick_ms, .ud = &c });
 	free(b);
 	print_failures(&c);

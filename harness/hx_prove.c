@@ -336,7 +336,7 @@ int hx_prove_main(int argc, char **argv, const char *dir, const hx_paths *base)
 				json_decref(res);
 			}
 		else
-			hx_iso_batch(b, n, &p, &(hx_batch_opts){ .par = par, .done = on_result, .ud = &pr });
+			hx_iso_batch(b, n, &p, &(hx_batch_opts){ .run = hx_run_scenario, .par = par, .done = on_result, .ud = &pr });
 		fprintf(stderr, "  %d pass, %d fail, %d n/a%s%s\n", cols[c].pass, cols[c].fail, cols[c].na,
 			cols[c].reuse ? " — results reused from " : "", cols[c].reuse ? cols[c].reuse : "");
 	}

@@ -1,6 +1,6 @@
-/* hx_run: one scenario, in phases — set up the private dir and the host's
- * command line, drive the actions, stop, check the world (invariants) and
- * the expectations — and `repeat: N`. */
+/* hx_run: one run of a scenario, in phases — set up the private dir and the
+ * host's command line, drive the actions, stop, check the world
+ * (invariants) and the expectations. `repeat: N` is hx_repeat.c. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,77 +23,6 @@ json_t *hx_result_error(const char *name, const char *file, const char *message)
 			 "description", "", "clauses", "verdict", "error", "duration_ms", 0.0, "agent",
 			 "kind", "preset", "script", "config", "expectations", "events", "replies",
 			 "invariants", "metrics", "error", message);
-}
-
-static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log);
-
-/* `repeat: N` (P2: every start ends well): all N runs, each in a fresh temp
- * dir; the result is the first failing run's (or the last one's), plus one
- * expectation that counts the runs and names each one that failed. Only the
- * failing runs' reports are printed, unless verbose. */
-json_t *hx_run_scenario(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log)
-{
-	json_int_t n = json_integer_value(json_object_get(sc->doc, "repeat"));
-	if (n <= 1)
-		return run_once(sc, paths, verbose, log);
-	json_t *res = NULL, *failed = json_array();
-	json_int_t passed = 0;
-	double total_ms = 0;
-	for (json_int_t i = 0; i < n && !hx_run_interrupted(); i++) {
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *mem = verbose ? NULL : open_memstream(&buf, &len);
-		json_t *r = run_once(sc, paths, verbose, verbose ? log : mem);
-		if (mem)
-			fclose(mem);
-		if (!strcmp(json_string_value(json_object_get(r, "verdict")) ?: "", "not_applicable")) {
-			free(buf); /* the host lacks a capability: no run is more applicable */
-			json_decref(res);
-			json_decref(failed);
-			return r;
-		}
-		total_ms += json_real_value(json_object_get(r, "duration_ms"));
-		bool ok = !strcmp(json_string_value(json_object_get(r, "verdict")) ?: "", "pass");
-		if (!ok && log && buf) {
-			fprintf(log, "    run %lld of %lld did not pass:\n", (long long)i + 1, (long long)n);
-			fputs(buf, log);
-		}
-		free(buf);
-		passed += ok;
-		if (!ok)
-			json_array_append_new(failed, json_integer(i + 1));
-		if (!res || (!ok && json_array_size(failed) == 1)) {
-			json_decref(res); /* keep the first failing run's evidence */
-			res = r;
-		} else {
-			json_decref(r);
-		}
-	}
-	json_int_t ran = passed + (json_int_t)json_array_size(failed);
-	char msg[400];
-	int off = snprintf(msg, sizeof(msg), "%lld of %lld runs passed", (long long)passed, (long long)n);
-	if (ran < n)
-		off += snprintf(msg + off, sizeof(msg) - (size_t)off, " (interrupted after %lld)", (long long)ran);
-	size_t k;
-	json_t *f;
-	json_array_foreach(failed, k, f)
-		if (off > 0 && (size_t)off < sizeof(msg))
-			off += snprintf(msg + off, sizeof(msg) - (size_t)off, "%s%lld", k ? ", " : "; failed: run ",
-					(long long)json_integer_value(f));
-	json_t *exps = json_object_get(res, "expectations");
-	const char *clause = json_string_value(json_array_get(json_object_get(sc->doc, "clauses"), 0));
-	char id[16];
-	snprintf(id, sizeof(id), "E%zu", json_array_size(exps) + 1);
-	json_array_append_new(exps, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "id", id, "clause", clause ? clause : "",
-					      "kind", "repeat", "description", "every run of the repeated scenario passes",
-					      "verdict", passed == n ? "pass" : "fail", "expected", (json_int_t)n,
-					      "measured", passed, "message", msg));
-	if (passed != n)
-		json_object_set_new(res, "verdict", json_string("fail"));
-	json_object_set_new(res, "duration_ms", json_real(total_ms));
-	json_object_set_new(res, "repeat", json_pack("{s:I,s:I,s:I,s:o}", "runs", (json_int_t)n, "ran", ran, "passed",
-						     passed, "failed_runs", failed));
-	return res; /* the repeat check is printed with the others (hx_term) */
 }
 
 /* ---- phase 1: the private dir, the host's command line and environment ---- */
@@ -473,7 +402,7 @@ static void on_event(void *ud, const json_t *ev)
 	hx_faults_on_event(&x->fx, ev, hx_host_send, &x->h);
 }
 
-static json_t *run_once(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log)
+json_t *hx_run_once(const hx_scenario *sc, const hx_paths *paths, bool verbose, FILE *log)
 {
 	hx_ctx x = { .sc = sc, .paths = paths, .verbose = verbose, .log = log, .host_fds_pre = -1, .host_fds_post = -1,
 		     .agent_gone_ms = -1, .live_fd = -1 };

@@ -497,7 +497,7 @@ static int parse_root(hx_yctx *c, struct fy_node *root, json_t *doc)
 {
 	static const char *const keys[] = { "name", "description", "clauses", "agent", "config",
 					    "env", "setup", "faults", "actions", "expect", "timeout_ms",
-					    "tolerance", "repeat", "memcheck", "requires", NULL };
+					    "tolerance", "repeat", "repeat_at_once", "memcheck", "requires", NULL };
 	int rc;
 	if (!root)
 		return hx_yerr(c, NULL, "(root)", "empty document");
@@ -507,6 +507,7 @@ static int parse_root(hx_yctx *c, struct fy_node *root, json_t *doc)
 	    (rc = hx_ystr(c, root, "tolerance", "tolerance", false, doc, "tolerance")) < 0 ||
 	    (rc = hx_ynum(c, root, "timeout_ms", "timeout_ms", false, true, doc)) < 0 ||
 	    (rc = hx_ynum(c, root, "repeat", "repeat", false, true, doc)) < 0 ||
+	    (rc = hx_ynum(c, root, "repeat_at_once", "repeat_at_once", false, true, doc)) < 0 ||
 	    (rc = hx_ybool(c, root, "memcheck", "memcheck", doc)) < 0 ||
 	    (rc = parse_clauses(c, root, doc)) < 0 || (rc = parse_agent(c, root, doc)) < 0 ||
 	    (rc = parse_config(c, root, doc)) < 0)
@@ -536,6 +537,12 @@ static int parse_root(hx_yctx *c, struct fy_node *root, json_t *doc)
 	json_int_t rep = json_integer_value(json_object_get(doc, "repeat"));
 	if (json_object_get(doc, "repeat") && (rep < 1 || rep > 1000))
 		return hx_yerr(c, hx_yget(root, "repeat"), "repeat", "must be 1..1000 (runs of the whole scenario)");
+	json_int_t par = json_integer_value(json_object_get(doc, "repeat_at_once"));
+	if (json_object_get(doc, "repeat_at_once") && (par < 1 || par > 16))
+		return hx_yerr(c, hx_yget(root, "repeat_at_once"), "repeat_at_once", "must be 1..16 (runs at a time)");
+	if (json_object_get(doc, "repeat_at_once") && rep < 2)
+		return hx_yerr(c, hx_yget(root, "repeat_at_once"), "repeat_at_once",
+			       "needs `repeat: N` with N ≥ 2 (it says how many of those runs go at a time)");
 	/* Every wait on the host ends this long after its spawn. Each scenario's
 	 * SPEC waits fit in it with room (the longest without its own,
 	 * S4-impostor, takes 4.7 s on the Node host under a CPU hog); one that needs more says so (H3, C2). A

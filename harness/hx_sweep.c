@@ -160,7 +160,7 @@ static int cmd_sweep(int argc, char **argv, const char *dir, const hx_paths *pat
 						 "errno_name", "when");
 			json_object_set_new(json_array_get(plan, 0), "mode", json_string("nth"));
 			json_object_set_new(sc->doc, "faults", plan);
-			json_t *res = hx_iso_run(sc, paths);
+			json_t *res = hx_iso_run(hx_run_scenario, sc, paths);
 			runs++;
 			char why[2048], outcome[128];
 			bool ok = check_fault_run(res, why, sizeof(why), outcome, sizeof(outcome));
@@ -280,7 +280,7 @@ static json_t *chaos_run(json_t *src, const hx_paths *paths, char *why, size_t w
 		*ok = false;
 		return NULL;
 	}
-	json_t *res = hx_iso_run(sc, paths);
+	json_t *res = hx_iso_run(hx_run_scenario, sc, paths);
 	*ok = check_fault_run(res, why, whylen, outcome, olen);
 	hx_scenario_free(sc);
 	return res;

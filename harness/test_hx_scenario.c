@@ -73,6 +73,8 @@ static const struct bad_case {
 	{ "after: r1", "after: nowhere", "expect.events[1]", "good.yaml:17:" },
 	{ "  - wait_ms: 10", "  - wait_ms: -3", "actions[3].wait_ms", "good.yaml:11:" },
 	{ "  - stop", "  - dance", "actions[4]", "good.yaml:12:" },
+	{ "faults: []", "faults: []\nrepeat_at_once: 2", "field repeat_at_once", "good.yaml:7:" },
+	{ "faults: []", "faults: []\nrepeat: 4\nrepeat_at_once: 17", "field repeat_at_once", "good.yaml:8:" },
 	{ "kill_agent: SIGKILL", "kill_agent: SIGFOO", "actions[2].kill_agent", "good.yaml:10:" },
 	{ "method: process_prompt", "method: ProcessPromptX", "actions[1].call", "good.yaml:9:" },
 	{ "{index: 0, ok: true, mock: true}", "{index: 4, ok: true}", "expect.calls[0]", "good.yaml:20:" },

@@ -48,6 +48,32 @@ for line in sys.stdin:
 """
 
 
+# A drive host for `repeat_at_once`: the real host (NEIRA_HOST) run by a
+# wrapper that counts its starts and the most hosts alive at once (files
+# beside it, under a lock); its 3rd and 7th starts exit 3 without a host.
+COUNTING_HOST = """#!/usr/bin/python3
+import fcntl, os, subprocess, sys
+d = os.path.dirname(os.path.abspath(__file__))
+def bump(name, by, keep_max=None):
+    with open(os.path.join(d, "lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        p = os.path.join(d, name)
+        n = (int(open(p).read()) if os.path.exists(p) else 0) + by
+        open(p, "w").write(str(n))
+        if keep_max:
+            m = os.path.join(d, keep_max)
+            if n > (int(open(m).read()) if os.path.exists(m) else 0):
+                open(m, "w").write(str(n))
+        return n
+if bump("starts", 1) in (3, 7):
+    sys.exit(3)
+bump("alive", 1, keep_max="most-alive")
+rc = subprocess.call([os.environ["NEIRA_HOST"]] + sys.argv[1:])
+bump("alive", -1)
+sys.exit(rc)
+"""
+
+
 def run(*args, env=None, timeout=120):
     e = dict(os.environ)
     e.pop("NO_COLOR", None)
@@ -420,6 +446,47 @@ class ProveReuse(unittest.TestCase):
         p = self.prove("nobody=" + self.res, os.path.join(self.d, "x"))
         self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
         self.assertIn("--reuse wants NAME=DIR, NAME a --host or --seed given once", p.stderr)
+
+
+class Repeat(unittest.TestCase):
+    """`repeat: N` with `repeat_at_once: K` (issue 13): all N runs happen,
+    K at a time (seen by the hosts themselves), and each failing run is
+    named; nothing is left in the scenario dirs' parent."""
+
+    def test_runs_at_once_all_counted_failures_named(self):
+        d = tempfile.mkdtemp(prefix="hx-rep-")
+        try:
+            host = os.path.join(d, "host.py")
+            with open(host, "w") as f:
+                f.write(COUNTING_HOST)
+            os.chmod(host, 0o755)
+            with open(os.path.join(d, "X-repeat.yaml"), "w") as f:
+                f.write("name: X-repeat\ndescription: ten starts, five at a time\nclauses: [P2]\n"
+                        "repeat: 10\nrepeat_at_once: 5\nagent: {kind: fake, script: {bind_delay_ms: 100}}\n"
+                        "actions: [init, stop]\nexpect: {mode: ready}\n")
+            out = os.path.join(d, "results")
+            p = run("--scenarios", d, "--host", host, "run", "--results", out, "X-repeat")
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            with open(os.path.join(d, "starts")) as f:
+                self.assertEqual(f.read(), "10")
+            with open(os.path.join(d, "most-alive")) as f:
+                self.assertGreaterEqual(int(f.read()), 2)  # they did run at once
+            with open(os.path.join(d, "alive")) as f:
+                self.assertEqual(f.read(), "0")  # every host exited at its EOF
+            with open(os.path.join(out, "X-repeat.json")) as f:
+                res = json.load(f)
+            rep = res["repeat"]
+            self.assertEqual((rep["runs"], rep["at_once"], rep["ran"], rep["passed"]), (10, 5, 10, 8))
+            self.assertEqual(len(rep["failed_runs"]), 2)
+            e = [x for x in res["expectations"] if x["kind"] == "repeat"][0]
+            self.assertEqual(e["verdict"], "fail")
+            self.assertEqual(e["message"], "8 of 10 runs passed (5 at a time); failed: run %d, %d"
+                             % tuple(rep["failed_runs"]))
+            for k in rep["failed_runs"]:  # each failing run's report is printed
+                self.assertIn("run %d of 10 did not pass:" % k, p.stdout)
+            self.assertEqual(res["verdict"], "fail")
+        finally:
+            shutil.rmtree(d)
 
 
 if __name__ == "__main__":
