@@ -20,10 +20,13 @@ out=${NEIRA_REPORT_DIR:-reports/out}
 # 2-worker stress-ng hog at full load).
 jobs=${NEIRA_JOBS:-$(( $(nproc) * 3 ))}
 # Not in the main job — scripts/test.sh runs them (CI): the tool's own tests
-# (harness, reports, negative controls), memcheck variants, the soak, and
+# (harness, reports, negative controls), memcheck variants, the soak, the
+# fault sweep and chaos runs (robustness, no clause), every scenario again
+# with the Python reference agent (agent-check judges that agent here), and
 # the mutation lane's subset as a test (its result is used below).
 not_conformance=(--no-suite harness --no-suite reports --no-suite negative --no-suite scenario-valgrind
-                 --no-suite python-valgrind --no-suite soak --no-suite mutation --no-suite mutation-check)
+                 --no-suite python-valgrind --no-suite soak --no-suite sweep --no-suite chaos
+                 --no-suite py-agent-scenarios --no-suite mutation --no-suite mutation-check)
 rm -rf build/results          # a stale result must never stand in for this run
 start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t0=$(date +%s%N)
