@@ -7,7 +7,9 @@ negative control; a scenario's meson suites are its own `clauses:` families.
                                  (TAGS: clause families, the clause IDs, "faults"
                                  for F-*, "memcheck" for `memcheck: true`, and
                                  "preload" for a scenario whose env sets
-                                 LD_PRELOAD, e.g. libfaketime)
+                                 LD_PRELOAD, e.g. libfaketime, and "long" for
+                                 one that declares `repeat` or its own
+                                 `timeout_ms`: meson starts those first)
   scenarios.py check DIR LIST    exit 1 naming every file that is not in LIST
                                  (the list meson was configured with): a file
                                  added since then must not go unnoticed.
@@ -27,12 +29,13 @@ def scan(top):
                 continue
             path = os.path.join(d, f)
             name = f[:-5]
-            fams, memcheck, preload = [], False, False
+            fams, memcheck, preload, long_ = [], False, False, False
             try:
                 with open(path, encoding="utf-8") as fh:
                     doc = yaml.safe_load(fh)
                 memcheck = (doc or {}).get("memcheck") is True
                 preload = "LD_PRELOAD" in ((doc or {}).get("env") or {})
+                long_ = "repeat" in (doc or {}) or "timeout_ms" in (doc or {})
                 clauses = [str(c) for c in (doc or {}).get("clauses") or []]
                 for c in clauses:
                     fam = c[:1]
@@ -49,6 +52,8 @@ def scan(top):
                 fams.append("memcheck")
             if preload:
                 fams.append("preload")
+            if long_:
+                fams.append("long")
             out.append((kind, name, fams, os.path.relpath(path, top)))
     return out
 

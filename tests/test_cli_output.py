@@ -81,6 +81,17 @@ def run(*args, env=None, timeout=120):
     return subprocess.run([HARNESS] + list(args), capture_output=True, text=True, env=e, timeout=timeout)
 
 
+def py_host_and_scenario(d, host_text, name, scenario_text):
+    """d/host.py (executable) and d/NAME.yaml; returns the host's path."""
+    host = os.path.join(d, "host.py")
+    with open(host, "w") as f:
+        f.write(host_text)
+    os.chmod(host, 0o755)
+    with open(os.path.join(d, name + ".yaml"), "w") as f:
+        f.write(scenario_text)
+    return host
+
+
 def shell_host(d, line):
     """A #!/bin/sh host in d that runs `line`."""
     host = os.path.join(d, "host.sh")
@@ -182,13 +193,10 @@ class Output(unittest.TestCase):
         # that exits at once leaves no fds to count, which must not pass
         d = tempfile.mkdtemp(prefix="hx-exit-")
         try:
-            host = os.path.join(d, "host.py")
-            with open(host, "w") as f:
-                f.write(EXIT_AT_STOP_HOST)
-            os.chmod(host, 0o755)
-            with open(os.path.join(d, "X-exit-at-stop.yaml"), "w") as f:
-                f.write("name: X-exit-at-stop\ndescription: a host that exits at its stop reply\nclauses: [L7]\n"
-                        "agent: {kind: missing}\nactions: [init, stop]\nexpect: {mode: mock}\n")
+            host = py_host_and_scenario(
+                d, EXIT_AT_STOP_HOST, "X-exit-at-stop",
+                "name: X-exit-at-stop\ndescription: a host that exits at its stop reply\nclauses: [L7]\n"
+                "agent: {kind: missing}\nactions: [init, stop]\nexpect: {mode: mock}\n")
             out = os.path.join(d, "results")
             p = run("--scenarios", d, "--host", host, "run", "--results", out, "X-exit-at-stop")
             self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
@@ -451,19 +459,16 @@ class ProveReuse(unittest.TestCase):
 class Repeat(unittest.TestCase):
     """`repeat: N` with `repeat_at_once: K` (issue 13): all N runs happen,
     K at a time (seen by the hosts themselves), and each failing run is
-    named; nothing is left in the scenario dirs' parent."""
+    named."""
 
     def test_runs_at_once_all_counted_failures_named(self):
         d = tempfile.mkdtemp(prefix="hx-rep-")
         try:
-            host = os.path.join(d, "host.py")
-            with open(host, "w") as f:
-                f.write(COUNTING_HOST)
-            os.chmod(host, 0o755)
-            with open(os.path.join(d, "X-repeat.yaml"), "w") as f:
-                f.write("name: X-repeat\ndescription: ten starts, five at a time\nclauses: [P2]\n"
-                        "repeat: 10\nrepeat_at_once: 5\nagent: {kind: fake, script: {bind_delay_ms: 100}}\n"
-                        "actions: [init, stop]\nexpect: {mode: ready}\n")
+            host = py_host_and_scenario(
+                d, COUNTING_HOST, "X-repeat",
+                "name: X-repeat\ndescription: ten starts, five at a time\nclauses: [P2]\n"
+                "repeat: 10\nrepeat_at_once: 5\nagent: {kind: fake, script: {bind_delay_ms: 100}}\n"
+                "actions: [init, stop]\nexpect: {mode: ready}\n")
             out = os.path.join(d, "results")
             p = run("--scenarios", d, "--host", host, "run", "--results", out, "X-repeat")
             self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
