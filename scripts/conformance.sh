@@ -28,21 +28,40 @@ not_conformance=(--no-suite harness --no-suite reports --no-suite negative --no-
                  --no-suite python-valgrind --no-suite soak --no-suite sweep --no-suite chaos
                  --no-suite py-agent-scenarios --no-suite mutation --no-suite mutation-check)
 rm -rf build/results          # a stale result must never stand in for this run
+lane_for_head() {  # FILE [full]: is FILE a lane result for HEAD (a full one)?
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+sys.exit(d.get("commit") != sys.argv[2] or (sys.argv[3] == "full" and d.get("subset")))' \
+    "$1" "$(git rev-parse HEAD 2>/dev/null)" "${2:-any}" 2>/dev/null
+}
 start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t0=$(date +%s%N)
 # The seed design's column of the proof matrix runs beside the suite: its
 # runs mostly wait (a seed that never answers waits out a scenario's limit);
 # the proof matrix below reuses its results.
-seed_pid=
+seed_pid= prep_pid=
+# a non-interactive shell's background job ignores SIGINT: stop them
+# ourselves (the mutation prepare is its own process group: python, meson
+# test and the tests under it)
+trap '[ -n "$seed_pid" ] && kill -TERM "$seed_pid" 2>/dev/null
+      [ -n "$prep_pid" ] && kill -TERM -- "-$prep_pid" 2>/dev/null; wait 2>/dev/null' EXIT
+trap 'exit 130' INT TERM
 if [ -f adapters/node/dist/main.js ]; then
   mkdir -p build/results/node-seed
   echo "== proof matrix, seed column: every scenario against the Node seed design (beside the suite; log build/results/node-seed.log) =="
   build/harness/neira-harness --scenarios scenarios --host adapters/node/bin/neira-node-host-seed \
     run --all -j "$jobs" --results build/results/node-seed > build/results/node-seed.log 2>&1 &
   seed_pid=$!
-  # a non-interactive shell's background job ignores SIGINT: stop it ourselves
-  trap '[ -n "$seed_pid" ] && kill -TERM "$seed_pid" 2>/dev/null; wait 2>/dev/null' EXIT
-  trap 'exit 130' INT TERM
+fi
+# The mutation lane's subset, when it must run here (no lane result for
+# HEAD, below): its copy, build and baseline go beside the suite, niced (a
+# flake there can only make the baseline red, and a red prepared baseline
+# runs again alone); its mutants run after the suite, alone.
+if [ "${NEIRA_MUTATION:-}" != full ] && ! lane_for_head build-mut/mutation.json full &&
+   ! lane_for_head build/mutation/mutation.json && git rev-parse -q --verify HEAD >/dev/null 2>&1; then
+  mkdir -p build/mutation
+  echo "== mutation lane: preparing the subset beside the suite (log build/mutation/prepare.log) =="
+  setsid nice -n 10 scripts/mutate.sh --subset --dir build/mutation --prepare > build/mutation/prepare.log 2>&1 &
+  prep_pid=$!
 fi
 echo "== conformance run: meson test, $jobs at a time (not: ${not_conformance[*]//--no-suite /}) =="
 meson test -C build --num-processes "$jobs" --print-errorlogs "${not_conformance[@]}"
@@ -83,11 +102,6 @@ fi
 # commit (meson test mutation-subset, build/mutation/); else the subset runs
 # here, after the suite (alone: its kills must not come from a shared core).
 # NEIRA_MUTATION=full runs the whole lane (≈ 20 min) instead.
-lane_for_head() {  # FILE [full]: is FILE a lane result for HEAD (a full one)?
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
-sys.exit(d.get("commit") != sys.argv[2] or (sys.argv[3] == "full" and d.get("subset")))' \
-    "$1" "$(git rev-parse HEAD 2>/dev/null)" "${2:-any}" 2>/dev/null
-}
 mutation_status=0
 tm=$(date +%s%N)
 if [ "${NEIRA_MUTATION:-}" = full ]; then
@@ -98,6 +112,10 @@ if [ "${NEIRA_MUTATION:-}" = full ]; then
 elif lane_for_head build-mut/mutation.json full; then
   mutation_json=build-mut/mutation.json
 elif mutation_json=build/mutation/mutation.json; ! lane_for_head "$mutation_json"; then
+  if [ -n "$prep_pid" ]; then   # the run below would wait for its lock anyway
+    wait "$prep_pid" || echo "mutation lane: the prepare beside the suite failed (build/mutation/prepare.log); its baseline runs again, alone"
+    prep_pid=
+  fi
   echo "== mutation lane: scripts/mutate.sh --subset (the full lane: NEIRA_MUTATION=full) =="
   scripts/mutate.sh --subset --dir build/mutation --out "$mutation_json"
   mutation_status=$?

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The mutation lane (issue 16): proof by reverting each fix.
 
-  mutate.py [--subset] [--out FILE] [--dir DIR] [-j N] [--rest] [ID...]
+  mutate.py [--subset] [--out FILE] [--dir DIR] [-j N] [--rest] [--prepare] [ID...]
   mutate.py --check-patches     every catalogued patch applies to this tree?
 
 For each mutant of mutants/catalogue.yaml (or the IDs named, or the catalogue's
@@ -21,6 +21,12 @@ unless named on the command line; their patches must still apply. A patch that
 does not apply is an error naming the mutant, never a skip. Before the first
 mutant the same first-stage tests run on the unmutated tree: a test that fails
 there would "kill" every mutant, so the lane stops instead.
+
+--prepare stops after the baseline and records it (DIR/baseline.json: the
+commit and the tests); a later run on the same commit with the same tests
+skips its baseline. The main job prepares beside its suite (a flake there
+can only make the baseline red, never kill a mutant; a red prepared
+baseline is simply run again) and runs the mutants alone after it.
 
 Exit status: 0 every non-equivalent mutant killed; 1 a survivor; 2 an error
 (a patch that does not apply, a mutant that does not build, a red baseline);
@@ -218,6 +224,8 @@ def main():
     ap.add_argument("--out", default=None, help="the JSON result (default DIR/mutation.json)")
     ap.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("MUT_JOBS", "2")))
     ap.add_argument("--timeout-multiplier", type=float, default=float(os.environ.get("MUT_TIMEOUT_MULTIPLIER", "1")))
+    ap.add_argument("--prepare", action="store_true",
+                    help="copy, configure, build and run the baseline, record it in DIR/baseline.json, stop")
     ap.add_argument("--check-patches", action="store_true",
                     help="only check that every catalogued patch applies to this source tree (exit 0/1)")
     a = ap.parse_args()
@@ -282,13 +290,31 @@ def main():
     if not ok:
         log("mutate: ERROR the unmutated tree does not build:\n" + msg)
         return 2
-    t0 = time.time()
-    red = meson_test(build, list(base.values()), a.jobs, a.timeout_multiplier)
-    log("baseline: %d first-stage tests on the unmutated tree, %.0f s%s" %
-        (len(base), time.time() - t0, ", FAILED: " + ", ".join(red) if red else ""))
-    if red:
-        log("mutate: ERROR the baseline is red; a mutant run would prove nothing")
-        return 2
+    prepared = os.path.join(d, "baseline.json")
+    want = {"commit": commit, "tests": sorted(base)}
+    try:
+        with open(prepared, encoding="utf-8") as fh:
+            had = json.load(fh)
+    except (OSError, ValueError):
+        had = {}
+    if not a.prepare and {k: had.get(k) for k in want} == want:
+        log("baseline: %d first-stage tests on the unmutated tree passed when prepared (%.0f s)" %
+            (len(base), had.get("seconds", 0)))
+    else:
+        t0 = time.time()
+        red = meson_test(build, list(base.values()), a.jobs, a.timeout_multiplier)
+        log("baseline: %d first-stage tests on the unmutated tree, %.0f s%s" %
+            (len(base), time.time() - t0, ", FAILED: " + ", ".join(red) if red else ""))
+        if os.path.exists(prepared):
+            os.unlink(prepared)
+        if red:
+            log("mutate: ERROR the baseline is red; a mutant run would prove nothing")
+            return 2
+        if a.prepare:
+            with open(prepared, "w", encoding="utf-8") as fh:
+                json.dump(dict(want, seconds=round(time.time() - t0, 1)), fh)
+    if a.prepare:
+        return 0
 
     results = []
     log("%-36s %-4s %-9s %7s  %s" % ("mutant", "clause", "outcome", "time", "killed by"))
