@@ -269,13 +269,15 @@ static void drive_actions(hx_ctx *x)
 	/* A host that exits at its stop reply has no fds left to count (a
 	 * zombie's /proc/PID/fd is empty), or is counted a moment before it
 	 * goes: that measurement proves nothing, and the contract has the host
-	 * stay until stdin's EOF. Such a host exits within milliseconds of its
-	 * reply; its pidfd (readable from its exit on, zombie or reaped; the
-	 * host is never spawned without one) is given 50 ms (x20 under a tool)
-	 * to say so. A host that keeps to the contract loses those 50 ms once
-	 * per run. */
+	 * stay until stdin's EOF, answering any command after stop with an
+	 * error reply (adapter contract §2). So a command now, after the
+	 * count: its reply shows the host was there to be counted; a host that
+	 * left gives EOF (its pidfd, readable from its exit on, says the same).
+	 * No timer guesses how soon an exiting host shows it. */
+	int rc;
+	json_t *alive = hx_host_command(&x->h, json_pack("{s:s}", "cmd", "hello"), x->timeout, &rc);
 	struct pollfd pp = { .fd = x->h.pidfd, .events = POLLIN };
-	x->host_gone_at_fd_check = poll(&pp, 1, (int)(50 * hx_time_scale())) == 1;
+	x->host_gone_at_fd_check = !alive && (rc == -EPIPE || poll(&pp, 1, 0) == 1);
 }
 
 /* ---- phase 3: the host must exit on its own; nothing may outlive it ------ */
