@@ -294,7 +294,13 @@ static void finish_host(hx_ctx *x)
 	hx_close_fd(&x->h.in_fd);
 	if (x->h.pid <= 0)
 		return;
-	double grace = (x->timed_out || x->failure[0] ? 5000 : 10000) * hx_time_scale();
+	/* A run that went well: 10 s. One that failed or timed out (the host may
+	 * be mid-init): stopping at EOF takes the L7 grace (shutdown_grace_ms,
+	 * default 2 s) and a reap, so that + 1 s — a seed stuck in its own 15 s
+	 * socket wait is not waited out (issue 13). */
+	json_t *g = json_object_get(json_object_get(x->doc, "config"), "shutdown_grace_ms");
+	double l7 = g ? (json_is_string(g) ? atof(json_string_value(g)) : json_number_value(g)) : 2000;
+	double grace = (x->timed_out || x->failure[0] ? l7 + 1000 : 10000) * hx_time_scale();
 	if (hx_host_pump(&x->h, hx_now_ms() - x->h.t0 + grace, NULL, NULL) == -ETIMEDOUT) {
 		kill(-x->h.pid, SIGKILL);
 		kill(x->h.pid, SIGKILL);

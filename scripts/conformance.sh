@@ -36,8 +36,10 @@ sys.exit(d.get("commit") != sys.argv[2] or (sys.argv[3] == "full" and d.get("sub
 start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t0=$(date +%s%N)
 # The seed design's column of the proof matrix runs beside the suite: its
-# runs mostly wait (a seed that never answers waits out a scenario's limit);
-# the proof matrix below reuses its results.
+# runs mostly wait (a seed that never answers waits out a scenario's limit:
+# 4 per core, or it ends after the suite); the proof matrix below reuses its
+# results.
+seed_jobs=$(( jobs * 4 / 3 ))
 seed_pid= prep_pid=
 # a non-interactive shell's background job ignores SIGINT: stop them
 # ourselves (the mutation prepare is its own process group: python, meson
@@ -49,7 +51,7 @@ if [ -f adapters/node/dist/main.js ]; then
   mkdir -p build/results/node-seed
   echo "== proof matrix, seed column: every scenario against the Node seed design (beside the suite; log build/results/node-seed.log) =="
   build/harness/neira-harness --scenarios scenarios --host adapters/node/bin/neira-node-host-seed \
-    run --all -j "$jobs" --results build/results/node-seed > build/results/node-seed.log 2>&1 &
+    run --all -j "$seed_jobs" --results build/results/node-seed > build/results/node-seed.log 2>&1 &
   seed_pid=$!
 fi
 # The mutation lane's subset, when it must run here (no lane result for
