@@ -81,15 +81,22 @@ def run(*args, env=None, timeout=120):
     return subprocess.run([HARNESS] + list(args), capture_output=True, text=True, env=e, timeout=timeout)
 
 
-def py_host_and_scenario(d, host_text, name, scenario_text):
-    """d/host.py (executable) and d/NAME.yaml; returns the host's path."""
+def run_crafted(test, host_text, name, scenario_text):
+    """Scenario NAME (scenario_text) against a Python drive host (host_text),
+    both written to a fresh dir that goes when the test ends. Returns the
+    dir, the harness's process and the scenario's result document."""
+    d = tempfile.mkdtemp(prefix="hx-%s-" % name)
+    test.addCleanup(shutil.rmtree, d)
     host = os.path.join(d, "host.py")
     with open(host, "w") as f:
         f.write(host_text)
     os.chmod(host, 0o755)
     with open(os.path.join(d, name + ".yaml"), "w") as f:
         f.write(scenario_text)
-    return host
+    out = os.path.join(d, "results")
+    p = run("--scenarios", d, "--host", host, "run", "--results", out, name)
+    with open(os.path.join(out, name + ".json")) as f:
+        return d, p, json.load(f)
 
 
 def shell_host(d, line):
@@ -191,21 +198,14 @@ class Output(unittest.TestCase):
     def test_a_host_that_exits_at_its_stop_reply_cannot_pass_no_fd_leak(self):
         # the contract has the host stay until stdin's EOF after stop: one
         # that exits at once leaves no fds to count, which must not pass
-        d = tempfile.mkdtemp(prefix="hx-exit-")
-        try:
-            host = py_host_and_scenario(
-                d, EXIT_AT_STOP_HOST, "X-exit-at-stop",
-                "name: X-exit-at-stop\ndescription: a host that exits at its stop reply\nclauses: [L7]\n"
-                "agent: {kind: missing}\nactions: [init, stop]\nexpect: {mode: mock}\n")
-            out = os.path.join(d, "results")
-            p = run("--scenarios", d, "--host", host, "run", "--results", out, "X-exit-at-stop")
-            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-            with open(os.path.join(out, "X-exit-at-stop.json")) as f:
-                inv = {i["name"]: i for i in json.load(f)["invariants"]}
-            self.assertEqual(inv["no_fd_leak_in_host"]["verdict"], "fail")
-            self.assertIn("the host exited at its stop reply, before stdin's EOF", inv["no_fd_leak_in_host"]["message"])
-        finally:
-            shutil.rmtree(d)
+        _, p, res = run_crafted(
+            self, EXIT_AT_STOP_HOST, "X-exit-at-stop",
+            "name: X-exit-at-stop\ndescription: a host that exits at its stop reply\nclauses: [L7]\n"
+            "agent: {kind: missing}\nactions: [init, stop]\nexpect: {mode: mock}\n")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        inv = {i["name"]: i for i in res["invariants"]}
+        self.assertEqual(inv["no_fd_leak_in_host"]["verdict"], "fail")
+        self.assertIn("the host exited at its stop reply, before stdin's EOF", inv["no_fd_leak_in_host"]["message"])
 
     def test_a_host_that_stops_answering_is_reported_with_its_threads(self):
         # a CI page must say where a hung host was blocked, not just
@@ -462,37 +462,28 @@ class Repeat(unittest.TestCase):
     named."""
 
     def test_runs_at_once_all_counted_failures_named(self):
-        d = tempfile.mkdtemp(prefix="hx-rep-")
-        try:
-            host = py_host_and_scenario(
-                d, COUNTING_HOST, "X-repeat",
-                "name: X-repeat\ndescription: ten starts, five at a time\nclauses: [P2]\n"
-                "repeat: 10\nrepeat_at_once: 5\nagent: {kind: fake, script: {bind_delay_ms: 100}}\n"
-                "actions: [init, stop]\nexpect: {mode: ready}\n")
-            out = os.path.join(d, "results")
-            p = run("--scenarios", d, "--host", host, "run", "--results", out, "X-repeat")
-            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-            with open(os.path.join(d, "starts")) as f:
-                self.assertEqual(f.read(), "10")
-            with open(os.path.join(d, "most-alive")) as f:
-                self.assertGreaterEqual(int(f.read()), 2)  # they did run at once
-            with open(os.path.join(d, "alive")) as f:
-                self.assertEqual(f.read(), "0")  # every host exited at its EOF
-            with open(os.path.join(out, "X-repeat.json")) as f:
-                res = json.load(f)
-            rep = res["repeat"]
-            self.assertEqual((rep["runs"], rep["at_once"], rep["ran"], rep["passed"]), (10, 5, 10, 8))
-            self.assertEqual(len(rep["failed_runs"]), 2)
-            e = [x for x in res["expectations"] if x["kind"] == "repeat"][0]
-            self.assertEqual(e["verdict"], "fail")
-            self.assertEqual(e["message"], "8 of 10 runs passed (5 at a time); failed: run %d, %d"
-                             % tuple(rep["failed_runs"]))
-            for k in rep["failed_runs"]:  # each failing run's report is printed
-                self.assertIn("run %d of 10 did not pass:" % k, p.stdout)
-            self.assertEqual(res["verdict"], "fail")
-        finally:
-            shutil.rmtree(d)
-
+        d, p, res = run_crafted(
+            self, COUNTING_HOST, "X-repeat",
+            "name: X-repeat\ndescription: ten starts, five at a time\nclauses: [P2]\n"
+            "repeat: 10\nrepeat_at_once: 5\nagent: {kind: fake, script: {bind_delay_ms: 100}}\n"
+            "actions: [init, stop]\nexpect: {mode: ready}\n")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        with open(os.path.join(d, "starts")) as f:
+            self.assertEqual(f.read(), "10")
+        with open(os.path.join(d, "most-alive")) as f:
+            self.assertGreaterEqual(int(f.read()), 2)  # they did run at once
+        with open(os.path.join(d, "alive")) as f:
+            self.assertEqual(f.read(), "0")  # every host exited at its EOF
+        rep = res["repeat"]
+        self.assertEqual((rep["runs"], rep["at_once"], rep["ran"], rep["passed"]), (10, 5, 10, 8))
+        self.assertEqual(len(rep["failed_runs"]), 2)
+        e = [x for x in res["expectations"] if x["kind"] == "repeat"][0]
+        self.assertEqual(e["verdict"], "fail")
+        self.assertEqual(e["message"], "8 of 10 runs passed (5 at a time); failed: run %d, %d"
+                         % tuple(rep["failed_runs"]))
+        for k in rep["failed_runs"]:  # each failing run's report is printed
+            self.assertIn("run %d of 10 did not pass:" % k, p.stdout)
+        self.assertEqual(res["verdict"], "fail")
 
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)
