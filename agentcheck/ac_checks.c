@@ -667,6 +667,95 @@ static void chk_call_function(ac_run *r, ac_result *res)
 	rpc_result_destroy(&out);
 }
 
+/* ---- calls in flight (A3/M1 probes, load) ------------------------------------------------- */
+
+typedef struct {
+	rpc_call *call;
+	char rid[64];
+	int64_t t_start;
+	int64_t t_done; /* -1 running */
+	rpc_result out;
+} ac_inflight;
+
+/* Start n calls — call i to paths[i], or every one to path when paths is
+ * NULL — each with the request built by mk, and wait for all up to
+ * deadline_us. Returns how many completed. */
+static int run_calls(ac_run *r, ac_inflight *c, size_t n, const char *path, const char *const *paths,
+		     uint8_t *(*mk)(ac_run *r, ac_inflight *c, size_t *len, void *ud), void *ud,
+		     int64_t call_timeout_ms, int64_t deadline_us, int *start_err)
+{
+	*start_err = 0;
+	for (size_t i = 0; i < n; i++) {
+		c[i] = (ac_inflight){ .t_done = -1, .out = RPC_RESULT_INIT };
+		size_t len;
+		next_request_id(r, c[i].rid, sizeof(c[i].rid));
+		uint8_t *buf = mk(r, &c[i], &len, ud);
+		c[i].t_start = ac_now_us(r->clk);
+		int rc = buf ? rpc_call_start(r->client, paths ? paths[i] : path, buf, len, call_timeout_ms, &c[i].call)
+			     : -ENOMEM;
+		free(buf);
+		if (rc < 0) {
+			*start_err = rc;
+			c[i].call = NULL;
+			c[i].t_done = c[i].t_start;
+		}
+	}
+	int done = 0;
+	for (size_t i = 0; i < n; i++)
+		done += c[i].call == NULL;
+	struct pollfd *p = calloc(n, sizeof(*p));
+	size_t *idx = calloc(n, sizeof(*idx));
+	while (p && idx && (size_t)done < n) {
+		nfds_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (c[i].t_done < 0) {
+				p[k] = (struct pollfd){ .fd = rpc_call_fd(c[i].call), .events = POLLIN };
+				idx[k++] = i;
+			}
+		int left = ac_ms_left(r->clk, deadline_us);
+		if (left == 0)
+			break;
+		int pr = poll(p, k, left);
+		if (pr < 0 && errno != EINTR)
+			break;
+		for (nfds_t j = 0; pr > 0 && j < k; j++) {
+			ac_inflight *x = &c[idx[j]];
+			if (!p[j].revents || !rpc_call_done(x->call))
+				continue;
+			x->t_done = ac_now_us(r->clk);
+			rpc_call_finish(x->call, &x->out);
+			done++;
+		}
+	}
+	free(p);
+	free(idx);
+	return done;
+}
+
+static void free_calls(ac_inflight *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		rpc_call_free(c[i].call); /* cancels one still running */
+		rpc_result_destroy(&c[i].out);
+	}
+}
+
+/* An empty message: a valid request of every type. */
+static uint8_t *mk_empty(ac_run *r, ac_inflight *c, size_t *len, void *ud)
+{
+	(void)r, (void)c, (void)ud;
+	*len = 0;
+	return malloc(1);
+}
+
+/* Probe n paths at once with empty requests, each with the probe deadline
+ * (2 s): an agent that hangs on them costs one deadline, not n. */
+static void probe_paths(ac_run *r, ac_inflight *c, size_t n, const char *const *paths, int *start_err)
+{
+	int64_t to = (int64_t)(2000 * r->cfg->scale);
+	run_calls(r, c, n, NULL, paths, mk_empty, NULL, to, ac_now_us(r->clk) + to * 1000 + ms_us(r, 1000), start_err);
+}
+
 /* ---- A3 / M1 ----------------------------------------------------------------------------- */
 
 static void chk_unknown_method(ac_run *r, ac_result *res)
@@ -677,22 +766,26 @@ static void chk_unknown_method(ac_run *r, ac_result *res)
 		return;
 	char text[512] = "";
 	bool ok = true;
+	ac_inflight c[2];
+	int se;
+	probe_paths(r, c, 2, paths, &se);
 	for (size_t i = 0; i < 2; i++) {
-		rpc_result out = RPC_RESULT_INIT;
-		int64_t t0 = ac_now_us(r->clk);
-		int rc = rpc_client_call(r->client, paths[i], "", 0, (int64_t)(2000 * r->cfg->scale), &out);
-		double ms = us_ms(ac_now_us(r->clk) - t0);
 		size_t k = strlen(text);
-		if (rc < 0) {
-			snprintf(text + k, sizeof(text) - k, "%s%s: call failed: %s", k ? "; " : "", paths[i], strerror(-rc));
+		if (!c[i].call) {
+			snprintf(text + k, sizeof(text) - k, "%s%s: call failed: %s", k ? "; " : "", paths[i], strerror(-se));
 			ok = false;
-			continue;
+		} else if (c[i].t_done < 0) {
+			snprintf(text + k, sizeof(text) - k, "%s%s: no completion, not even at its deadline", k ? "; " : "",
+				 paths[i]);
+			ok = false;
+		} else {
+			snprintf(text + k, sizeof(text) - k, "%s%s → %s in %.1f ms%s", k ? "; " : "", paths[i],
+				 rpc_status_name(c[i].out.status), us_ms(c[i].t_done - c[i].t_start),
+				 c[i].out.status == RPC_DEADLINE_EXCEEDED ? " (a hang)" : "");
+			ok &= c[i].out.status == RPC_UNIMPLEMENTED;
 		}
-		snprintf(text + k, sizeof(text) - k, "%s%s → %s in %.1f ms%s", k ? "; " : "", paths[i],
-			 rpc_status_name(out.status), ms, out.status == RPC_DEADLINE_EXCEEDED ? " (a hang)" : "");
-		ok &= out.status == RPC_UNIMPLEMENTED;
-		rpc_result_destroy(&out);
 	}
+	free_calls(c, 2);
 	if (main_gone(r, res)) {
 		size_t k = strlen(res->measured);
 		snprintf(res->measured + k, sizeof(res->measured) - k, " after: %.300s", text);
@@ -709,25 +802,27 @@ static void chk_casings(ac_run *r, ac_result *res)
 	expect(res, "PascalCase served (the contract); camelCase optional");
 	if (!need_main(r, res))
 		return;
-	char pascal[128] = "", camel[128] = "";
+	char pascal[128] = "", camel[128] = "", path[6][128];
+	const char *paths[6];
+	for (size_t i = 0; i < 6; i++) {
+		snprintf(path[i], sizeof(path[i]), SVC "%s", methods[i / 2][i % 2]);
+		paths[i] = path[i];
+	}
+	ac_inflight c[6];
+	int se;
+	probe_paths(r, c, 6, paths, &se);
 	json_t *served = json_object();
-	for (size_t i = 0; i < 3; i++)
-		for (size_t c = 0; c < 2; c++) {
-			char path[128];
-			snprintf(path, sizeof(path), SVC "%s", methods[i][c]);
-			rpc_result out = RPC_RESULT_INIT;
-			/* an empty message is a valid request of every type */
-			int rc = rpc_client_call(r->client, path, "", 0, (int64_t)(2000 * r->cfg->scale), &out);
-			bool yes = rc == 0 && out.status != RPC_UNIMPLEMENTED && out.status != RPC_DEADLINE_EXCEEDED &&
-				   out.status != RPC_UNAVAILABLE;
-			json_object_set_new(served, methods[i][c], json_boolean(yes));
-			if (yes) {
-				char *dst = c ? camel : pascal;
-				size_t k = strlen(dst);
-				snprintf(dst + k, 128 - k, "%s%s", k ? " " : "", methods[i][c]);
-			}
-			rpc_result_destroy(&out);
+	for (size_t i = 0; i < 6; i++) {
+		bool yes = c[i].call && c[i].t_done >= 0 && c[i].out.status != RPC_UNIMPLEMENTED &&
+			   c[i].out.status != RPC_DEADLINE_EXCEEDED && c[i].out.status != RPC_UNAVAILABLE;
+		json_object_set_new(served, methods[i / 2][i % 2], json_boolean(yes));
+		if (yes) {
+			char *dst = i % 2 ? camel : pascal;
+			size_t k = strlen(dst);
+			snprintf(dst + k, 128 - k, "%s%s", k ? " " : "", methods[i / 2][i % 2]);
 		}
+	}
+	free_calls(c, 6);
 	json_object_set_new(res->data, "served", served);
 	setf(res, AC_INFO, "PascalCase: %s; camelCase: %s", pascal[0] ? pascal : "none", camel[0] ? camel : "none");
 }
@@ -790,75 +885,6 @@ static void chk_std_health_watch(ac_run *r, ac_result *res)
 
 /* ---- load -------------------------------------------------------------------------------- */
 
-typedef struct {
-	rpc_call *call;
-	char rid[64];
-	int64_t t_start;
-	int64_t t_done; /* -1 running */
-	rpc_result out;
-} ac_inflight;
-
-/* Start n calls of (path, request built by mk), wait for all up to
- * deadline_us. Returns how many completed. */
-static int run_calls(ac_run *r, ac_inflight *c, size_t n, const char *path,
-		     uint8_t *(*mk)(ac_run *r, ac_inflight *c, size_t *len, void *ud), void *ud,
-		     int64_t call_timeout_ms, int64_t deadline_us, int *start_err)
-{
-	*start_err = 0;
-	for (size_t i = 0; i < n; i++) {
-		c[i] = (ac_inflight){ .t_done = -1, .out = RPC_RESULT_INIT };
-		size_t len;
-		next_request_id(r, c[i].rid, sizeof(c[i].rid));
-		uint8_t *buf = mk(r, &c[i], &len, ud);
-		c[i].t_start = ac_now_us(r->clk);
-		int rc = buf ? rpc_call_start(r->client, path, buf, len, call_timeout_ms, &c[i].call) : -ENOMEM;
-		free(buf);
-		if (rc < 0) {
-			*start_err = rc;
-			c[i].call = NULL;
-			c[i].t_done = c[i].t_start;
-		}
-	}
-	int done = 0;
-	for (size_t i = 0; i < n; i++)
-		done += c[i].call == NULL;
-	struct pollfd *p = calloc(n, sizeof(*p));
-	size_t *idx = calloc(n, sizeof(*idx));
-	while (p && idx && (size_t)done < n) {
-		nfds_t k = 0;
-		for (size_t i = 0; i < n; i++)
-			if (c[i].t_done < 0) {
-				p[k] = (struct pollfd){ .fd = rpc_call_fd(c[i].call), .events = POLLIN };
-				idx[k++] = i;
-			}
-		int left = ac_ms_left(r->clk, deadline_us);
-		if (left == 0)
-			break;
-		int pr = poll(p, k, left);
-		if (pr < 0 && errno != EINTR)
-			break;
-		for (nfds_t j = 0; pr > 0 && j < k; j++) {
-			ac_inflight *x = &c[idx[j]];
-			if (!p[j].revents || !rpc_call_done(x->call))
-				continue;
-			x->t_done = ac_now_us(r->clk);
-			rpc_call_finish(x->call, &x->out);
-			done++;
-		}
-	}
-	free(p);
-	free(idx);
-	return done;
-}
-
-static void free_calls(ac_inflight *c, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		rpc_call_free(c[i].call); /* cancels one still running */
-		rpc_result_destroy(&c[i].out);
-	}
-}
-
 static uint8_t *mk_prompt(ac_run *r, ac_inflight *c, size_t *len, void *ud)
 {
 	(void)r;
@@ -894,8 +920,9 @@ static int concurrent_prompts(ac_run *r, size_t n, double *max_ms, double *total
 		return -ENOMEM;
 	int start_err;
 	int64_t t0 = ac_now_us(r->clk);
-	run_calls(r, c, n, SVC "ProcessPrompt", mk_prompt, NULL, (int64_t)(r->cfg->call_timeout_ms * r->cfg->scale),
-		  t0 + ms_us(r, r->cfg->call_timeout_ms + 1000), &start_err);
+	run_calls(r, c, n, SVC "ProcessPrompt", NULL, mk_prompt, NULL,
+		  (int64_t)(r->cfg->call_timeout_ms * r->cfg->scale), t0 + ms_us(r, r->cfg->call_timeout_ms + 1000),
+		  &start_err);
 	*total_ms = us_ms(ac_now_us(r->clk) - t0);
 	*max_ms = 0;
 	int good = 0;
@@ -974,8 +1001,8 @@ static void chk_deadline_cancel(ac_run *r, ac_result *res)
 	/* is there a slow function at all? one call with a short deadline */
 	ac_inflight one;
 	int se;
-	run_calls(r, &one, 1, SVC "CallCustomFunction", mk_slow, NULL, (int64_t)(SLOW_DEADLINE_MS * r->cfg->scale),
-		  ac_now_us(r->clk) + ms_us(r, SLOW_DEADLINE_MS + 2000), &se);
+	run_calls(r, &one, 1, SVC "CallCustomFunction", NULL, mk_slow, NULL,
+		  (int64_t)(SLOW_DEADLINE_MS * r->cfg->scale), ac_now_us(r->clk) + ms_us(r, SLOW_DEADLINE_MS + 2000), &se);
 	int st0 = one.t_done >= 0 ? one.out.status : RPC_DEADLINE_EXCEEDED;
 	char st0_text[256];
 	call_status_text(&one.out, st0_text, sizeof(st0_text));
@@ -992,8 +1019,8 @@ static void chk_deadline_cancel(ac_run *r, ac_result *res)
 		return;
 	}
 	int64_t t0 = ac_now_us(r->clk);
-	run_calls(r, c, SLOW_CALLS, SVC "CallCustomFunction", mk_slow, NULL, (int64_t)(SLOW_DEADLINE_MS * r->cfg->scale),
-		  t0 + ms_us(r, SLOW_DEADLINE_MS + 3000), &se);
+	run_calls(r, c, SLOW_CALLS, SVC "CallCustomFunction", NULL, mk_slow, NULL,
+		  (int64_t)(SLOW_DEADLINE_MS * r->cfg->scale), t0 + ms_us(r, SLOW_DEADLINE_MS + 3000), &se);
 	int expired = 0;
 	double last_ms = 0;
 	for (size_t i = 0; i < SLOW_CALLS; i++) {
@@ -1048,7 +1075,7 @@ static void chk_large_message(ac_run *r, ac_result *res)
 	int se;
 	int64_t t0 = ac_now_us(r->clk);
 	int64_t to = (int64_t)(10000 * r->cfg->scale);
-	run_calls(r, &c, 1, SVC "ProcessPrompt", mk_prompt, big, to, t0 + to * 1000 + ms_us(r, 1000), &se);
+	run_calls(r, &c, 1, SVC "ProcessPrompt", NULL, mk_prompt, big, to, t0 + to * 1000 + ms_us(r, 1000), &se);
 	free(big);
 	double ms = us_ms(ac_now_us(r->clk) - t0);
 	char st[256];
