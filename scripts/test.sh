@@ -13,9 +13,14 @@ rm -f build/meson-logs/testlog-main.json build/meson-logs/testlog-valgrind.json
 rm -f build-asan/meson-logs/testlog.json
 meson test -C build --print-errorlogs --num-processes 2 "$@" || status=1
 cp build/meson-logs/testlog.json build/meson-logs/testlog-main.json 2>/dev/null
+# Ctrl-C reaches meson, which cancels its tests and exits 1 (not by the
+# signal, so bash goes on): an interrupted test in the log ends the script.
+interrupted() { grep -q '"result": "INTERRUPT"' "$1" 2>/dev/null && { echo "test.sh: interrupted" >&2; exit 130; }; }
+interrupted build/meson-logs/testlog-main.json
 if [ $# -eq 0 ]; then
   echo "== valgrind lane: meson test --setup=valgrind --suite unit --suite integration =="
   meson test -C build --setup=valgrind --print-errorlogs --num-processes 2 --suite unit --suite integration || status=1
+  interrupted build/meson-logs/testlog-valgrind.json
   if command -v clang >/dev/null; then
     echo "== clang build (warnings are errors) =="
     { [ -f build-clang/build.ninja ] || CC=clang meson setup build-clang >/dev/null; } &&
