@@ -236,19 +236,21 @@ static int private_tmp(const char *dir, const char *agent, uid_t uid, gid_t gid,
 			return -1;
 	}
 	*stage = STAGE_MOUNT;
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	/* "none" where the kernel ignores source and type: memcheck reads a
+	 * NULL type as an unaddressable string */
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		return -1;
 	/* the handle on the real /tmp is taken in the new namespace (a mount of
 	 * another namespace cannot be bound: EINVAL), before /tmp is covered */
 	if (top[0])
 		oldtmp = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (mount(dir, "/tmp", NULL, MS_BIND, NULL) < 0)
+	if (mount(dir, "/tmp", "none", MS_BIND, NULL) < 0)
 		return -1;
 	if (top[0] && oldtmp >= 0) {
 		char from[320], to[300];
 		snprintf(from, sizeof(from), "/proc/self/fd/%d/%s", oldtmp, top);
 		snprintf(to, sizeof(to), "/tmp/%s", top);
-		if ((mkdir(to, 0700) < 0 && errno != EEXIST) || mount(from, to, NULL, MS_BIND | MS_REC, NULL) < 0)
+		if ((mkdir(to, 0700) < 0 && errno != EEXIST) || mount(from, to, "none", MS_BIND | MS_REC, NULL) < 0)
 			return -1;
 	}
 	return 0;
