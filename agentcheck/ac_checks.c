@@ -1393,10 +1393,12 @@ int ac_run_checks(const ac_config *cfg, ac_result *results, void (*on_result)(vo
 	for (size_t i = 0; i < N_CHECKS; i++) {
 		ac_result *res = &results[i];
 		*res = (ac_result){ .verdict = AC_SKIP, .data = json_object() };
-		if (checks[i].session == SESSION_MAIN && any_main && !r->main_started)
+		if (checks[i].session == SESSION_MAIN && any_main && !r->main_started && !ac_interrupted())
 			start_main(r);
 		if (!selected(cfg, &checks[i].def)) {
 			setf(res, AC_SKIP, "not selected");
+		} else if (ac_interrupted()) {
+			setf(res, AC_SKIP, "not run: interrupted");
 		} else {
 			int64_t t0 = ac_now_us(r->clk);
 			checks[i].fn(r, res);
@@ -1433,6 +1435,37 @@ int ac_run_checks(const ac_config *cfg, ac_result *results, void (*on_result)(vo
 	return 0;
 }
 
+/* ---- interruption -------------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	if (interrupted) { /* the second one: now */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	interrupted = 1;
+	static const char msg[] = "agent-check: interrupted: ending the running check, then cleaning up "
+				  "(again to stop at once)\n";
+	ssize_t w = write(2, msg, sizeof(msg) - 1);
+	(void)w;
+}
+
+void ac_catch_interrupts(void)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+bool ac_interrupted(void)
+{
+	return interrupted;
+}
+
 /* ---- startup figures (benchmark) ---------------------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)
@@ -1465,7 +1498,7 @@ json_t *ac_bench_startup(const ac_config *cfg, int n, char *err, size_t errlen)
 	double *marker = calloc((size_t)n, sizeof(double)), *call = calloc((size_t)n, sizeof(double));
 	int nm = 0, nc = 0, failed = 0;
 	rpc_global_init();
-	for (int i = 0; marker && call && i < n; i++) {
+	for (int i = 0; marker && call && i < n && !ac_interrupted(); i++) {
 		ac_agent a;
 		ac_obs o;
 		char e[600] = "";

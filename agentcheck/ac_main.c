@@ -1,6 +1,6 @@
 /* ac_main: the agent-check command line — options, the live check lines,
  * --json, --report, --bench, and the exit status (0 pass, 1 a check failed,
- * 2 usage or input error). */
+ * 2 usage or input error, 130 interrupted). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -59,7 +59,8 @@ static void usage(FILE *f, const char *prog)
 		"Under NEIRA_UNDER_VALGRIND every deadline is stretched 20x.\n"
 		"\n"
 		"Exit status: 0 every required check passed (none FAILed), 1 a check failed,\n"
-		"2 usage or input error (bad option, agent not executable, report not writable).\n",
+		"2 usage or input error (bad option, agent not executable, report not writable),\n"
+		"130 interrupted (Ctrl-C ends the running check and cleans up; twice: at once).\n",
 		prog, prog);
 }
 
@@ -218,6 +219,7 @@ int ac_main(int argc, char **argv)
 	 * and reap them; PR_SET_PDEATHSIG in each child covers our own death */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN);
+	ac_catch_interrupts();
 
 	/* an agent that cannot be executed is an input error, said at once */
 	if (!strchr(cfg.agent_argv[0], '/')) {
@@ -233,6 +235,12 @@ int ac_main(int argc, char **argv)
 		if (!fig) {
 			fprintf(stderr, "%s: bench: %s\n", prog, err);
 			status = 1;
+			goto out;
+		}
+		if (ac_interrupted()) {
+			fprintf(stderr, "%s: bench: interrupted\n", prog);
+			json_decref(fig);
+			status = 130;
 			goto out;
 		}
 		json_object_set_new(fig, "agent", json_string(cfg.agent_argv[0]));
@@ -260,6 +268,9 @@ int ac_main(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		status = 2;
+	} else if (ac_interrupted()) { /* no verdict, no report from a cut run */
+		fprintf(live.out, "agent-check: INTERRUPTED after %.1f s — no verdict\n", dur / 1000.0);
+		status = 130;
 	} else {
 		bool ok = ac_results_ok(results);
 		status = ok ? 0 : 1;
