@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job: build, run the conformance suites (unit, cross-stack,
-# integration, agent-check, fault sweep and every scenario against the C
-# supervisor and the Node spec design, real processes on real sockets), then
-# write the conformance report by SPEC clause into reports/out/:
+# integration, agent-check, and every scenario against the C supervisor and
+# the Node spec design, real processes on real sockets), then write the
+# conformance report by SPEC clause into reports/out/:
 #   conformance.json  conformance.md  conformance.html  junit.xml
 # with the proof matrix (C and Node supervisors vs the seed's design) and the
 # mutation lane ("Proof by reverting each fix") as sections, and
