@@ -1435,37 +1435,6 @@ int ac_run_checks(const ac_config *cfg, ac_result *results, void (*on_result)(vo
 	return 0;
 }
 
-/* ---- interruption -------------------------------------------------------------------------------- */
-
-static volatile sig_atomic_t interrupted;
-
-static void on_interrupt(int sig)
-{
-	if (interrupted) { /* the second one: now */
-		signal(sig, SIG_DFL);
-		raise(sig);
-		return;
-	}
-	interrupted = 1;
-	static const char msg[] = "agent-check: interrupted: ending the running check, then cleaning up "
-				  "(again to stop at once)\n";
-	ssize_t w = write(2, msg, sizeof(msg) - 1);
-	(void)w;
-}
-
-void ac_catch_interrupts(void)
-{
-	struct sigaction sa = { .sa_handler = on_interrupt, .sa_flags = SA_RESTART };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-bool ac_interrupted(void)
-{
-	return interrupted;
-}
-
 /* ---- startup figures (benchmark) ---------------------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)

@@ -126,6 +126,12 @@ void ac_agent_exit_text(const ac_agent *a, char *buf, size_t len);
 /* connect() to a Unix socket path: 0, or a negative errno. */
 int ac_probe_connect(const char *path);
 
+/* SIGINT/SIGTERM: the first one lets the running check end (each has its
+ * deadlines), skips the rest and removes the run's directory (the agents
+ * die with us: PR_SET_PDEATHSIG); a second one kills at once. */
+void ac_catch_interrupts(void);
+bool ac_interrupted(void);
+
 /* ---- the contract, decoded (A2) ---------------------------------------- */
 
 /* One field the contract requires to be present (non-default) in a reply. */
@@ -207,12 +213,6 @@ const ac_check_def *ac_check_get(size_t i);
  * as each check completes, for live output. */
 int ac_run_checks(const ac_config *cfg, ac_result *results,
 		  void (*on_result)(void *ud, size_t i, const ac_result *r), void *ud, char *err, size_t errlen);
-
-/* SIGINT/SIGTERM: the first one lets the running check end (each has its
- * deadlines), skips the rest and removes the run's directory (the agents
- * die with us: PR_SET_PDEATHSIG); a second one kills at once. */
-void ac_catch_interrupts(void);
-bool ac_interrupted(void);
 
 /* Startup figures (benchmark): n starts, exec → marker and exec → first
  * successful HealthCheck, min/median/p95/max. Returns a JSON object or NULL

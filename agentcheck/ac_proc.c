@@ -167,6 +167,38 @@ static void drain_chld_pipe(void)
 		;
 }
 
+/* ---- interruption: SIGINT/SIGTERM ------------------------------------------------- */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	if (interrupted) { /* the second one: now */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	int e = errno;
+	interrupted = 1;
+	static const char msg[] = "agent-check: interrupted: ending the running check, then cleaning up "
+				  "(again to stop at once)\n";
+	(void)!write(2, msg, sizeof(msg) - 1);
+	errno = e;
+}
+
+void ac_catch_interrupts(void)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+bool ac_interrupted(void)
+{
+	return interrupted;
+}
+
 /* ---- spawn ------------------------------------------------------------------------ */
 
 enum { STAGE_PDEATHSIG = 1, STAGE_DUP, STAGE_UNSHARE, STAGE_MOUNT, STAGE_EXEC };
